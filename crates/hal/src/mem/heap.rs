@@ -1,0 +1,107 @@
+//! The kernel heap: a `talc` allocator behind a spin lock, grown on demand with blocks of frames
+//! from the buddy allocator (reached through the direct map). Running out returns null, so
+//! fallible paths (`try_reserve`, `hal::mem::heap::try_box`) see an error instead of a panic.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::ptr::{null_mut, NonNull};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use talc::{OomHandler, Span, Talc};
+
+use super::{frames, phys_to_virt, PAGE_SIZE};
+use crate::sync::SpinLock;
+
+/// Smallest growth step: 2^6 frames = 256 KiB.
+const MIN_GROW_ORDER: usize = 6;
+
+static CLAIMED: AtomicU64 = AtomicU64::new(0);
+static IN_USE: AtomicU64 = AtomicU64::new(0);
+static GROWTHS: AtomicU64 = AtomicU64::new(0);
+
+struct GrowFromFrames;
+
+impl OomHandler for GrowFromFrames {
+    fn handle_oom(talc: &mut Talc<Self>, layout: Layout) -> Result<(), ()> {
+        // Room for the request plus talc's per-chunk bookkeeping and alignment slack.
+        let need = layout.size().saturating_add(layout.align()).saturating_add(256) as u64;
+        let pages = need.div_ceil(PAGE_SIZE);
+        let order = (pages.next_power_of_two().trailing_zeros() as usize).max(MIN_GROW_ORDER);
+        let pa = frames::alloc(order).ok_or(())?;
+        let bytes = PAGE_SIZE << order;
+        let span = Span::from_base_size(phys_to_virt(pa) as *mut u8, bytes as usize);
+        // SAFETY: the frames were just allocated for the heap alone and stay mapped in the
+        // direct map for the kernel's lifetime.
+        unsafe { talc.claim(span)? };
+        CLAIMED.fetch_add(bytes, Ordering::Relaxed);
+        GROWTHS.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+pub struct KernelHeap(SpinLock<Talc<GrowFromFrames>>);
+
+// SAFETY: talc hands out non-overlapping blocks that satisfy the layout; the spin lock serialises
+// every call; `dealloc` gets back exactly what `alloc` returned (GlobalAlloc's contract).
+unsafe impl GlobalAlloc for KernelHeap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: layout comes from the caller per GlobalAlloc's contract.
+        match unsafe { self.0.lock().malloc(layout) } {
+            Ok(p) => {
+                IN_USE.fetch_add(layout.size() as u64, Ordering::Relaxed);
+                p.as_ptr()
+            }
+            Err(()) => null_mut(),
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if let Some(p) = NonNull::new(ptr) {
+            IN_USE.fetch_sub(layout.size() as u64, Ordering::Relaxed);
+            // SAFETY: `ptr` was returned by `alloc` with this layout (caller's contract).
+            unsafe { self.0.lock().free(p, layout) };
+        }
+    }
+}
+
+#[global_allocator]
+static HEAP: KernelHeap = KernelHeap(SpinLock::new(Talc::new(GrowFromFrames)));
+
+#[derive(Clone, Copy, Debug)]
+pub struct HeapStats {
+    /// Bytes taken from the frame allocator so far.
+    pub claimed: u64,
+    /// Bytes handed out and not yet freed.
+    pub in_use: u64,
+    /// How many times the heap grew.
+    pub growths: u64,
+}
+
+pub fn stats() -> HeapStats {
+    HeapStats {
+        claimed: CLAIMED.load(Ordering::Relaxed),
+        in_use: IN_USE.load(Ordering::Relaxed),
+        growths: GROWTHS.load(Ordering::Relaxed),
+    }
+}
+
+/// `Box::new` that reports exhaustion instead of panicking (stable Rust has no `Box::try_new`).
+pub fn try_box<T>(value: T) -> Result<alloc::boxed::Box<T>, AllocError> {
+    let layout = Layout::new::<T>();
+    if layout.size() == 0 {
+        return Ok(alloc::boxed::Box::new(value));
+    }
+    // SAFETY: layout has non-zero size.
+    let p = unsafe { alloc::alloc::alloc(layout) } as *mut T;
+    if p.is_null() {
+        return Err(AllocError);
+    }
+    // SAFETY: `p` is a fresh allocation of T's layout; writing initialises it, and Box takes
+    // ownership with the same global allocator and layout.
+    unsafe {
+        p.write(value);
+        Ok(alloc::boxed::Box::from_raw(p))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllocError;

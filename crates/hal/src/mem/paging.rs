@@ -1,0 +1,323 @@
+//! Four-level x86-64 page tables: map, unmap, protect and translate, in 4 KiB or 2 MiB pages.
+//!
+//! A `PageTable` names a PML4 by physical address; tables are reached through the direct map.
+//! Changing the kernel half can break memory safety (unmapping memory that Rust references
+//! point at), so those operations are `unsafe` and crate-private; the user half is safe to edit
+//! because no kernel reference ever points there. The kernel's own table is `KERNEL`, guarded by
+//! a spin lock; its upper half is shared by every address space.
+
+use core::fmt;
+
+use super::{frames, phys_to_virt, PAGE_SIZE, USER_END};
+use crate::arch;
+use crate::sync::SpinLock;
+
+const P: u64 = 1;
+const W: u64 = 1 << 1;
+const U: u64 = 1 << 2;
+const PWT: u64 = 1 << 3;
+const PCD: u64 = 1 << 4;
+const PS: u64 = 1 << 7;
+const G: u64 = 1 << 8;
+const NX: u64 = 1 << 63;
+const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+/// Access rights of a leaf mapping.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct PageFlags {
+    pub write: bool,
+    pub exec: bool,
+    pub user: bool,
+    pub global: bool,
+    pub uncached: bool,
+}
+
+impl PageFlags {
+    pub const KERNEL_RW: PageFlags = PageFlags { write: true, exec: false, user: false, global: true, uncached: false };
+    pub const KERNEL_RO: PageFlags = PageFlags { write: false, exec: false, user: false, global: true, uncached: false };
+    pub const KERNEL_RX: PageFlags = PageFlags { write: false, exec: true, user: false, global: true, uncached: false };
+    pub const MMIO: PageFlags = PageFlags { write: true, exec: false, user: false, global: true, uncached: true };
+
+    fn bits(self, nx_supported: bool) -> u64 {
+        let mut b = P;
+        if self.write { b |= W; }
+        if self.user { b |= U; }
+        if self.global { b |= G; }
+        if self.uncached { b |= PCD | PWT; }
+        if !self.exec && nx_supported { b |= NX; }
+        b
+    }
+
+    fn from_bits(b: u64) -> PageFlags {
+        PageFlags { write: b & W != 0, exec: b & NX == 0, user: b & U != 0, global: b & G != 0, uncached: b & PCD != 0 }
+    }
+}
+
+impl fmt::Debug for PageFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}{}{}{}", if self.write { "w" } else { "-" }, if self.exec { "x" } else { "-" },
+               if self.user { "u" } else { "k" }, if self.global { "g" } else { "-" }, if self.uncached { "c" } else { "-" })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageSize {
+    Size4K,
+    Size2M,
+}
+
+impl PageSize {
+    pub const fn bytes(self) -> u64 {
+        match self {
+            PageSize::Size4K => PAGE_SIZE,
+            PageSize::Size2M => 2 << 20,
+        }
+    }
+    const fn level(self) -> usize {
+        match self {
+            PageSize::Size4K => 1,
+            PageSize::Size2M => 2,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// Something is already mapped there (or a huge page covers it).
+    AlreadyMapped,
+    /// Nothing is mapped there.
+    NotMapped,
+    /// Address not aligned to the page size, or not canonical.
+    BadAddress,
+    /// The operation is only allowed on user addresses.
+    NotUser,
+    /// No frame for an intermediate table.
+    NoMemory,
+}
+
+static NX_ENABLED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+pub(crate) fn set_nx_enabled(on: bool) {
+    NX_ENABLED.store(on, core::sync::atomic::Ordering::Relaxed);
+}
+fn nx() -> bool {
+    NX_ENABLED.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+fn index(va: u64, level: usize) -> usize {
+    ((va >> (12 + 9 * (level - 1))) & 0x1ff) as usize
+}
+
+fn is_canonical(va: u64) -> bool {
+    let top = va >> 47;
+    top == 0 || top == 0x1ffff
+}
+
+fn entry(table_pa: u64, idx: usize) -> u64 {
+    // SAFETY: `table_pa` is a page-table frame reachable through the direct map and idx < 512.
+    unsafe { core::ptr::read_volatile((phys_to_virt(table_pa) as *const u64).add(idx)) }
+}
+
+fn set_entry(table_pa: u64, idx: usize, value: u64) {
+    // SAFETY: as for `entry`; page-table frames are owned by the `PageTable` whose lock the
+    // caller holds (or that no other CPU can reach yet).
+    unsafe { core::ptr::write_volatile((phys_to_virt(table_pa) as *mut u64).add(idx), value) }
+}
+
+/// A PML4, named by its physical address.
+pub struct PageTable {
+    root: u64,
+}
+
+impl PageTable {
+    /// A new address space: empty user half, kernel half shared with the kernel table.
+    pub fn new_user() -> Result<PageTable, MapError> {
+        let root = frames::alloc_zeroed(0).ok_or(MapError::NoMemory)?;
+        let kroot = KERNEL.lock().root;
+        for i in 256..512 {
+            set_entry(root, i, entry(kroot, i));
+        }
+        Ok(PageTable { root })
+    }
+
+    /// The kernel's table (only `boot` creates it).
+    pub(crate) fn new_kernel() -> Result<PageTable, MapError> {
+        let root = frames::alloc_zeroed(0).ok_or(MapError::NoMemory)?;
+        for i in 256..512 {
+            let pdpt = frames::alloc_zeroed(0).ok_or(MapError::NoMemory)?;
+            set_entry(root, i, pdpt | P | W);
+        }
+        Ok(PageTable { root })
+    }
+
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+
+    pub fn is_active(&self) -> bool {
+        arch::read_cr3() & ADDR_MASK == self.root
+    }
+
+    /// Find (creating tables if asked) the entry for `va` at `level`; returns (table, index).
+    fn walk(&self, va: u64, level: usize, create: bool) -> Result<(u64, usize), MapError> {
+        let mut table = self.root;
+        for l in (level + 1..=4).rev() {
+            let idx = index(va, l);
+            let e = entry(table, idx);
+            if e & P == 0 {
+                if !create {
+                    return Err(MapError::NotMapped);
+                }
+                let new = frames::alloc_zeroed(0).ok_or(MapError::NoMemory)?;
+                let user = if va < USER_END { U } else { 0 };
+                set_entry(table, idx, new | P | W | user);
+                table = new;
+            } else if e & PS != 0 {
+                return Err(if create { MapError::AlreadyMapped } else { MapError::NotMapped });
+            } else {
+                table = e & ADDR_MASK;
+            }
+        }
+        Ok((table, index(va, level)))
+    }
+
+    fn check_addr(va: u64, pa: u64, size: PageSize) -> Result<(), MapError> {
+        if va % size.bytes() != 0 || pa % size.bytes() != 0 || !is_canonical(va) {
+            return Err(MapError::BadAddress);
+        }
+        Ok(())
+    }
+
+    /// # Safety
+    /// For kernel addresses: the new mapping must not alias memory that Rust code owns.
+    pub(crate) unsafe fn map_raw(&mut self, va: u64, pa: u64, size: PageSize, flags: PageFlags) -> Result<(), MapError> {
+        Self::check_addr(va, pa, size)?;
+        let (table, idx) = self.walk(va, size.level(), true)?;
+        if entry(table, idx) & P != 0 {
+            return Err(MapError::AlreadyMapped);
+        }
+        let huge = if size == PageSize::Size2M { PS } else { 0 };
+        set_entry(table, idx, pa | flags.bits(nx()) | huge);
+        Ok(())
+    }
+
+    /// # Safety
+    /// For kernel addresses: nothing may still reference the memory being unmapped.
+    pub(crate) unsafe fn unmap_raw(&mut self, va: u64) -> Result<(u64, PageSize), MapError> {
+        let (table, idx, size) = self.leaf(va)?;
+        let e = entry(table, idx);
+        set_entry(table, idx, 0);
+        self.flush(va);
+        Ok((e & ADDR_MASK & !(size.bytes() - 1), size))
+    }
+
+    /// # Safety
+    /// For kernel addresses: no Rust reference may rely on the rights being removed.
+    pub(crate) unsafe fn protect_raw(&mut self, va: u64, flags: PageFlags) -> Result<(), MapError> {
+        let (table, idx, size) = self.leaf(va)?;
+        let e = entry(table, idx);
+        let huge = if size == PageSize::Size2M { PS } else { 0 };
+        set_entry(table, idx, (e & ADDR_MASK) | flags.bits(nx()) | huge);
+        self.flush(va);
+        Ok(())
+    }
+
+    /// The leaf entry mapping `va`: (table, index, page size).
+    fn leaf(&self, va: u64) -> Result<(u64, usize, PageSize), MapError> {
+        if !is_canonical(va) {
+            return Err(MapError::BadAddress);
+        }
+        let mut table = self.root;
+        for l in (1..=4).rev() {
+            let idx = index(va, l);
+            let e = entry(table, idx);
+            if e & P == 0 {
+                return Err(MapError::NotMapped);
+            }
+            if l == 1 {
+                return Ok((table, idx, PageSize::Size4K));
+            }
+            if e & PS != 0 {
+                return match l {
+                    2 => Ok((table, idx, PageSize::Size2M)),
+                    _ => Err(MapError::BadAddress), // 1 GiB pages are never created by Tine
+                };
+            }
+            table = e & ADDR_MASK;
+        }
+        Err(MapError::NotMapped)
+    }
+
+    /// Physical address, rights and page size behind `va`.
+    pub fn translate(&self, va: u64) -> Option<(u64, PageFlags, PageSize)> {
+        let (table, idx, size) = self.leaf(va).ok()?;
+        let e = entry(table, idx);
+        let base = e & ADDR_MASK & !(size.bytes() - 1);
+        Some((base + (va & (size.bytes() - 1)), PageFlags::from_bits(e), size))
+    }
+
+    fn flush(&self, va: u64) {
+        // Kernel mappings are global and shared; user ones matter only if this table is live.
+        // (Other CPUs get a shootdown once they are started.)
+        if va >= USER_END || self.is_active() {
+            arch::invlpg(va);
+        }
+    }
+
+    /// Map a user page. Safe: the user half never holds memory the kernel references directly.
+    pub fn map_user(&mut self, va: u64, pa: u64, size: PageSize, mut flags: PageFlags) -> Result<(), MapError> {
+        user_range(va, size.bytes())?;
+        flags.user = true;
+        flags.global = false;
+        // SAFETY: `va` is a user address (checked above).
+        unsafe { self.map_raw(va, pa, size, flags) }
+    }
+
+    /// Unmap a user page and return the frame that was there.
+    pub fn unmap_user(&mut self, va: u64) -> Result<(u64, PageSize), MapError> {
+        user_range(va, 1)?;
+        // SAFETY: `va` is a user address.
+        unsafe { self.unmap_raw(va) }
+    }
+
+    /// Change a user page's rights.
+    pub fn protect_user(&mut self, va: u64, mut flags: PageFlags) -> Result<(), MapError> {
+        user_range(va, 1)?;
+        flags.user = true;
+        flags.global = false;
+        // SAFETY: `va` is a user address.
+        unsafe { self.protect_raw(va, flags) }
+    }
+}
+
+fn user_range(va: u64, len: u64) -> Result<(), MapError> {
+    match va.checked_add(len) {
+        Some(end) if end <= USER_END => Ok(()),
+        _ => Err(MapError::NotUser),
+    }
+}
+
+/// The kernel's page table. Every address space shares its upper half.
+pub(crate) static KERNEL: SpinLock<PageTable> = SpinLock::new(PageTable { root: 0 });
+
+/// Virtual-to-physical translation in the kernel table (for diagnostics and tests).
+pub fn kernel_translate(va: u64) -> Option<(u64, PageFlags, PageSize)> {
+    KERNEL.lock().translate(va)
+}
+
+/// Map device registers uncached into the MMIO window; returns the virtual address.
+/// Calls are idempotent per physical page.
+pub fn map_mmio(pa: u64, len: u64) -> Result<u64, MapError> {
+    let start = super::align_down(pa, PAGE_SIZE);
+    let end = super::align_up(pa + len, PAGE_SIZE);
+    let mut kt = KERNEL.lock();
+    for page in (start..end).step_by(PAGE_SIZE as usize) {
+        let va = super::MMIO_REGION + page;
+        // SAFETY: the MMIO window holds no Rust objects; a page maps the same device page each time.
+        match unsafe { kt.map_raw(va, page, PageSize::Size4K, PageFlags::MMIO) } {
+            Ok(()) | Err(MapError::AlreadyMapped) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(super::MMIO_REGION + pa)
+}

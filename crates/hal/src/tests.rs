@@ -1,0 +1,1 @@
+//! In-kernel tests of the hardware layer (built with the ktest feature).

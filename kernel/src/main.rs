@@ -1,0 +1,47 @@
+//! Tine kernel entry: wires the subsystems together in boot order and hands over to the
+//! in-kernel test runner (test builds) or the boot monitor on the serial console.
+
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod banner;
+mod klog;
+mod monitor;
+mod panic;
+mod platform;
+#[cfg(feature = "ktest")]
+mod ktest;
+
+use bootinfo::Cmdline;
+use log::info;
+
+hal::entry_point!(kmain);
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const GIT_REV: &str = env!("TINE_GIT_REV");
+
+fn kmain(info: &'static hal::BootInfo) -> ! {
+    let cmdline = Cmdline::parse(info.cmdline);
+    klog::init(cmdline.loglevel().unwrap_or(6));
+    panic::set_timeout(cmdline.panic_timeout());
+
+    banner::early(info, &cmdline);
+    let platform = platform::init(info);
+    hal::arch::enable_interrupts();
+    banner::late(info, &platform);
+
+    #[cfg(feature = "ktest")]
+    ktest::run(&cmdline);
+
+    #[cfg(not(feature = "ktest"))]
+    {
+        if let Some(t) = cmdline.get("tine.selftest") {
+            monitor::selftest(t);
+        }
+        info!("no init yet: starting the boot monitor on the console (type 'help')");
+        monitor::run()
+    }
+}
