@@ -2,14 +2,12 @@
 //! filtered by `loglevel=` (Linux numbering: 0 emergencies only … 7 debug; default 6).
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU8, Ordering};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
 struct KernelLog;
 
 static LOGGER: KernelLog = KernelLog;
-static CONSOLE_LEVEL: AtomicU8 = AtomicU8::new(6);
 
 /// Map a Linux console log level to the `log` crate's filter.
 pub fn filter_for(loglevel: u8) -> LevelFilter {
@@ -22,14 +20,10 @@ pub fn filter_for(loglevel: u8) -> LevelFilter {
 }
 
 pub fn init(loglevel: u8) {
-    CONSOLE_LEVEL.store(loglevel, Ordering::Relaxed);
     let _ = log::set_logger(&LOGGER);
     log::set_max_level(if loglevel >= 8 { LevelFilter::Trace } else { filter_for(loglevel) });
 }
 
-pub fn level() -> u8 {
-    CONSOLE_LEVEL.load(Ordering::Relaxed)
-}
 
 impl Log for KernelLog {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {

@@ -9,6 +9,7 @@ extern crate alloc;
 
 mod banner;
 mod klog;
+#[cfg(not(feature = "ktest"))]
 mod monitor;
 mod panic;
 mod platform;
@@ -16,7 +17,6 @@ mod platform;
 mod ktest;
 
 use bootinfo::Cmdline;
-use log::info;
 
 hal::entry_point!(kmain);
 
@@ -41,7 +41,7 @@ fn kmain(info: &'static hal::BootInfo) -> ! {
         if let Some(t) = cmdline.get("tine.selftest") {
             monitor::selftest(t);
         }
-        info!("no init yet: starting the boot monitor on the console (type 'help')");
+        log::info!("no init yet: starting the boot monitor on the console (type 'help')");
         monitor::run()
     }
 }

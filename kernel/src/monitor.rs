@@ -117,6 +117,7 @@ pub fn selftest(name: &str) {
 }
 
 #[inline(never)]
+#[allow(unconditional_recursion)] // deliberately overflows the stack
 fn recurse(depth: u64, pad: &[u8; 64]) -> u64 {
     let local = core::hint::black_box([depth as u8; 64]);
     core::hint::black_box(recurse(depth + 1, &local)) + u64::from(pad[0])

@@ -31,8 +31,8 @@ macro_rules! ktest {
 }
 
 unsafe extern "C" {
-    static __ktests_start: [KTest; 0];
-    static __ktests_end: [KTest; 0];
+    static __ktests_start: [u64; 0];
+    static __ktests_end: [u64; 0];
 }
 
 /// Every registered test, in link order.

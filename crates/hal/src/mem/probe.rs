@@ -20,6 +20,7 @@ hal_copy_probe:
     mov [r8 + 8], rax
     mov rax, rcx
     ret
+    .size hal_copy_probe, . - hal_copy_probe
     .pushsection .extable, "a"
     .balign 8
     .quad 1b, 2b
@@ -67,6 +68,7 @@ pub fn copy_from(src: u64, buf: &mut [u8]) -> Result<(), FaultInfo> {
 
 /// Write `data` at kernel virtual address `dst`, which must not overlap Rust-owned memory
 /// unless the caller is deliberately probing (tests write to scratch mappings only).
+#[cfg_attr(not(feature = "ktest"), allow(dead_code))] // user copies will use it too
 pub(crate) fn copy_to(dst: u64, data: &[u8]) -> Result<(), FaultInfo> {
     let mut info = FaultInfo::default();
     // SAFETY: the source is a live buffer; faults on the destination are caught. The caller

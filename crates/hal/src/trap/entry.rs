@@ -10,6 +10,7 @@ global_asm!(
     r#"
     .section .text.hal_trap_common, "ax"
     .global hal_trap_common
+    .type hal_trap_common, @function
 hal_trap_common:
     push rax
     push rbx
@@ -52,6 +53,7 @@ hal_trap_common:
     pop rax
     add rsp, 16
     iretq
+    .size hal_trap_common, . - hal_trap_common
 "#
 );
 

@@ -85,7 +85,8 @@ extern "C" fn hal_trap_dispatch(frame: &mut TrapFrame) {
 
 fn exception(frame: &mut TrapFrame) {
     let vector = frame.vector as u8;
-    let cr2 = if vector == 14 { arch::read_cr2() } else { 0 };
+    // CR2 still holds the address of the page fault that escalated into a double fault.
+    let cr2 = if vector == 14 || vector == 8 { arch::read_cr2() } else { 0 };
     if (vector == 14 || vector == 13) && !frame.from_user() {
         if let Some(fixup) = crate::mem::probe::fixup_for(frame.rip) {
             // Contract with `mem::probe`: rdx = vector:error code, rax = faulting address.
