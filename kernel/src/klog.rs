@@ -21,9 +21,12 @@ pub fn filter_for(loglevel: u8) -> LevelFilter {
 
 pub fn init(loglevel: u8) {
     let _ = log::set_logger(&LOGGER);
-    log::set_max_level(if loglevel >= 8 { LevelFilter::Trace } else { filter_for(loglevel) });
+    log::set_max_level(if loglevel >= 8 {
+        LevelFilter::Trace
+    } else {
+        filter_for(loglevel)
+    });
 }
-
 
 impl Log for KernelLog {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
@@ -43,8 +46,14 @@ impl Log for KernelLog {
             Level::Trace => "TRACE",
         };
         let mut con = hal::console::Console::lock();
-        let _ = writeln!(con, "[{:5}.{:06}] {tag} {}: {}", ns / 1_000_000_000, (ns / 1000) % 1_000_000,
-                         record.target(), record.args());
+        let _ = writeln!(
+            con,
+            "[{:5}.{:06}] {tag} {}: {}",
+            ns / 1_000_000_000,
+            (ns / 1000) % 1_000_000,
+            record.target(),
+            record.args()
+        );
     }
 
     fn flush(&self) {}

@@ -20,7 +20,10 @@ fn on_panic() {
 pub fn run(cmdline: &Cmdline<'_>) -> ! {
     crate::panic::set_hook(on_panic);
     let tests = hal::ktest::all();
-    let start = cmdline.get("ktest.start").and_then(|s| s.parse().ok()).unwrap_or(0usize);
+    let start = cmdline
+        .get("ktest.start")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0usize);
     let filter = cmdline.get("ktest.filter");
     kprintln!("ktest: running {} tests from {}", tests.len(), start + 1);
     let mut passed = 0;

@@ -9,12 +9,12 @@ extern crate alloc;
 
 mod banner;
 mod klog;
+#[cfg(feature = "ktest")]
+mod ktest;
 #[cfg(not(feature = "ktest"))]
 mod monitor;
 mod panic;
 mod platform;
-#[cfg(feature = "ktest")]
-mod ktest;
 
 use bootinfo::Cmdline;
 

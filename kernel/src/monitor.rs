@@ -6,7 +6,8 @@ use alloc::string::String;
 
 use hal::{kprint, kprintln, mem::frames, power, serial, time};
 
-const HELP: &str = "commands: help, mem, cpu, uptime, sym ADDR, poweroff, reboot, panic, fault, overflow";
+const HELP: &str =
+    "commands: help, mem, cpu, uptime, initrd, sym ADDR, poweroff, reboot, panic, fault, overflow";
 
 /// Block until a byte arrives on the console.
 fn getc() -> u8 {
@@ -33,10 +34,8 @@ fn read_line(buf: &mut String) {
                 kprintln!();
                 return;
             }
-            0x7f | 0x08 => {
-                if buf.pop().is_some() {
-                    kprint!("\x08 \x08");
-                }
+            0x7f | 0x08 if buf.pop().is_some() => {
+                kprint!("\x08 \x08");
             }
             b if (0x20..0x7f).contains(&b) && buf.len() < 256 => {
                 buf.push(b as char);
@@ -61,9 +60,16 @@ pub fn run() -> ! {
             (Some("cpu"), _) => kprintln!("{:?}", hal::arch::cpuid::Features::detect()),
             (Some("uptime"), _) => {
                 let ns = time::uptime_ns();
-                kprintln!("up {}.{:03} s, {} ticks at {} Hz", ns / 1_000_000_000, (ns / 1_000_000) % 1000, time::ticks(), time::tick_hz());
+                kprintln!(
+                    "up {}.{:03} s, {} ticks at {} Hz",
+                    ns / 1_000_000_000,
+                    (ns / 1_000_000) % 1000,
+                    time::ticks(),
+                    time::tick_hz()
+                );
             }
             (Some("sym"), Some(a)) => sym(a),
+            (Some("initrd"), _) => initrd(),
             (Some(cmd), _) => {
                 if !selftest_action(cmd) {
                     kprintln!("unknown command '{cmd}'; {HELP}");
@@ -76,8 +82,44 @@ pub fn run() -> ! {
 fn mem() {
     let s = frames::stats();
     let h = hal::mem::heap::stats();
-    kprintln!("frames: {} total, {} free, {} used (KiB: {} / {} / {})", s.total, s.free, s.total - s.free, s.total * 4, s.free * 4, (s.total - s.free) * 4);
-    kprintln!("heap: {} KiB claimed in {} growths, {} bytes in use", h.claimed / 1024, h.growths, h.in_use);
+    kprintln!(
+        "frames: {} total, {} free, {} used (KiB: {} / {} / {})",
+        s.total,
+        s.free,
+        s.total - s.free,
+        s.total * 4,
+        s.free * 4,
+        (s.total - s.free) * 4
+    );
+    kprintln!(
+        "heap: {} KiB claimed in {} growths, {} bytes in use",
+        h.claimed / 1024,
+        h.growths,
+        h.in_use
+    );
+}
+
+/// Size, location and FNV-1a hash of the initrd: shows it survived boot intact.
+fn initrd() {
+    let Some((pa, size)) = hal::boot::info().and_then(|i| i.initrd) else {
+        kprintln!("initrd: none");
+        return;
+    };
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut buf = [0u8; 4096];
+    let mut off = 0;
+    while off < size {
+        let n = (size - off).min(buf.len() as u64) as usize;
+        if !hal::mem::read_phys(pa + off, &mut buf[..n]) {
+            kprintln!("initrd: unreadable at {:#x}", pa + off);
+            return;
+        }
+        for &b in &buf[..n] {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        off += n as u64;
+    }
+    kprintln!("initrd: {size} bytes at {pa:#x}, fnv1a64 {hash:#018x}");
 }
 
 fn sym(a: &str) {

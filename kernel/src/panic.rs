@@ -25,7 +25,11 @@ pub fn set_hook(f: fn()) {
 fn panic(info: &PanicInfo<'_>) -> ! {
     hal::arch::disable_interrupts();
     if PANICKING.swap(true, Ordering::SeqCst) {
-        let _ = writeln!(hal::console::Console::for_panic(), "\nnested panic: {}", info.message());
+        let _ = writeln!(
+            hal::console::Console::for_panic(),
+            "\nnested panic: {}",
+            info.message()
+        );
         hal::power::qemu_exit(2);
         hal::arch::halt_forever();
     }

@@ -28,7 +28,11 @@ pub const TICK_HZ: u64 = 250;
 
 pub fn init(info: &hal::BootInfo) -> Platform {
     let mut p = Platform::default();
-    let tables = if info.rsdp != 0 { Tables::new(&Phys, info.rsdp).ok() } else { None };
+    let tables = if info.rsdp != 0 {
+        Tables::new(&Phys, info.rsdp).ok()
+    } else {
+        None
+    };
     let madt = tables.as_ref().and_then(|t| t.madt(&Phys).ok());
     match &tables {
         Some(t) => {
@@ -40,34 +44,68 @@ pub fn init(info: &hal::BootInfo) -> Platform {
                 n += 1;
             }
             let names: &[[u8; 4]] = &sigs[..n];
-            info!("ACPI: revision {}, OEM {:?}, tables: {}", t.revision(), core::str::from_utf8(&oem).unwrap_or("?"),
-                  SigList(names));
+            info!(
+                "ACPI: revision {}, OEM {:?}, tables: {}",
+                t.revision(),
+                core::str::from_utf8(&oem).unwrap_or("?"),
+                SigList(names)
+            );
         }
-        None => warn!("ACPI: no usable RSDP (rsdp={:#x}); power off falls back to the debug-exit port", info.rsdp),
+        None => warn!(
+            "ACPI: no usable RSDP (rsdp={:#x}); power off falls back to the debug-exit port",
+            info.rsdp
+        ),
     }
     if let Some(fadt) = tables.as_ref().and_then(|t| t.fadt(&Phys).ok()) {
         let (a, b) = fadt.s5_sleep_types(&Phys).unwrap_or((0, 0));
-        let reset = fadt.reset_reg.filter(|g| g.space_id == 1).map(|g| (g.address as u16, fadt.reset_value));
+        let reset = fadt
+            .reset_reg
+            .filter(|g| g.space_id == 1)
+            .map(|g| (g.address as u16, fadt.reset_value));
         power::configure_acpi(fadt.pm1a_cnt_blk, fadt.pm1b_cnt_blk, a, b, reset);
-        info!("ACPI: PM1a_CNT={:#x} S5 SLP_TYP={a}/{b} reset={reset:x?}", fadt.pm1a_cnt_blk);
+        info!(
+            "ACPI: PM1a_CNT={:#x} S5 SLP_TYP={a}/{b} reset={reset:x?}",
+            fadt.pm1a_cnt_blk
+        );
     }
 
     p.lapic_phys = madt.as_ref().map_or(0xFEE0_0000, |m| m.local_apic_addr);
     if let Err(e) = apic::init(p.lapic_phys) {
         panic!("local APIC: {e}");
     }
-    p.cpus = madt.as_ref().map_or(1, |m| m.cpus.iter().filter(|c| c.enabled || c.online_capable).count()).max(1);
-    info!("APIC: local APIC id {} version {:#x} at {:#x}; {} CPU(s) described by firmware (1 started)",
-          apic::id(), apic::version(), p.lapic_phys, p.cpus);
+    p.cpus = madt
+        .as_ref()
+        .map_or(1, |m| {
+            m.cpus
+                .iter()
+                .filter(|c| c.enabled || c.online_capable)
+                .count()
+        })
+        .max(1);
+    info!(
+        "APIC: local APIC id {} version {:#x} at {:#x}; {} CPU(s) described by firmware (1 started)",
+        apic::id(),
+        apic::version(),
+        p.lapic_phys,
+        p.cpus
+    );
 
     // The serial port's interrupt: ISA IRQ 4, possibly remapped by an override.
     let (gsi, active_low, level) = madt.as_ref().map_or((4, false, false), |m| m.isa_irq(4));
-    let ioapic = madt.as_ref().and_then(|m| m.ioapics.iter().find(|io| gsi >= io.gsi_base).copied());
+    let ioapic = madt
+        .as_ref()
+        .and_then(|m| m.ioapics.iter().find(|io| gsi >= io.gsi_base).copied());
     match ioapic {
         Some(io) => match apic::ioapic_init(u64::from(io.addr), io.gsi_base) {
             Ok(lines) => {
                 p.ioapics = madt.as_ref().map_or(0, |m| m.ioapics.len());
-                info!("IOAPIC: id {} at {:#x}, GSIs {}..{}", io.id, io.addr, io.gsi_base, io.gsi_base + lines);
+                info!(
+                    "IOAPIC: id {} at {:#x}, GSIs {}..{}",
+                    io.id,
+                    io.addr,
+                    io.gsi_base,
+                    io.gsi_base + lines
+                );
                 trap::register_irq(trap::VEC_SERIAL, |_| serial::handle_irq());
                 match apic::ioapic_route(gsi, trap::VEC_SERIAL, apic::id(), active_low, level) {
                     Ok(()) => serial::enable_rx_interrupt(),
@@ -82,8 +120,13 @@ pub fn init(info: &hal::BootInfo) -> Platform {
     let (tsc, apic_hz) = time::calibrate(20);
     p.tsc_hz = tsc;
     p.apic_timer_hz = apic_hz;
-    info!("time: TSC {}.{:03} MHz, APIC timer {} kHz (÷16), tick {} Hz", tsc / 1_000_000, (tsc / 1000) % 1000,
-          apic_hz / 1000, TICK_HZ);
+    info!(
+        "time: TSC {}.{:03} MHz, APIC timer {} kHz (÷16), tick {} Hz",
+        tsc / 1_000_000,
+        (tsc / 1000) % 1000,
+        apic_hz / 1000,
+        TICK_HZ
+    );
     time::start_tick(TICK_HZ);
     p
 }

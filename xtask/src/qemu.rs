@@ -23,20 +23,34 @@ pub struct Config {
 
 impl Config {
     pub fn new(kernel: PathBuf) -> Config {
-        Config { kernel, append: String::new(), initrd: None, smp: 1, mem: "256M".into(), kvm: false, gdb: false }
+        Config {
+            kernel,
+            append: String::new(),
+            initrd: None,
+            smp: 1,
+            mem: "256M".into(),
+            kvm: false,
+            gdb: false,
+        }
     }
 
     /// Arguments shared by interactive and scripted runs.
     fn args(&self) -> Vec<String> {
         let mut a: Vec<String> = vec![
-            "-machine".into(), "q35".into(),
-            "-m".into(), self.mem.clone(),
-            "-smp".into(), self.smp.to_string(),
+            "-machine".into(),
+            "q35".into(),
+            "-m".into(),
+            self.mem.clone(),
+            "-smp".into(),
+            self.smp.to_string(),
             "-no-reboot".into(),
             // Lets the kernel end QEMU with a status (panic=-1 → failure); Linux ignores it.
-            "-device".into(), "isa-debug-exit,iobase=0xf4,iosize=0x04".into(),
-            "-kernel".into(), self.kernel.display().to_string(),
-            "-append".into(), self.append.clone(),
+            "-device".into(),
+            "isa-debug-exit,iobase=0xf4,iosize=0x04".into(),
+            "-kernel".into(),
+            self.kernel.display().to_string(),
+            "-append".into(),
+            self.append.clone(),
         ];
         if self.kvm {
             a.extend(["-enable-kvm".into(), "-cpu".into(), "host".into()]);
@@ -59,12 +73,20 @@ pub fn cmd_run(args: &[String]) -> Result<(), String> {
     let mut extra = String::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut value = |name: &str| it.next().cloned().ok_or(format!("run: {name} needs a value"));
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or(format!("run: {name} needs a value"))
+        };
         match a.as_str() {
             "--release" => opts.release = true,
             "--kvm" => cfg.kvm = true,
             "--gdb" => cfg.gdb = true,
-            "--smp" => cfg.smp = value("--smp")?.parse().map_err(|_| "run: --smp takes a number")?,
+            "--smp" => {
+                cfg.smp = value("--smp")?
+                    .parse()
+                    .map_err(|_| "run: --smp takes a number")?
+            }
             "--mem" => cfg.mem = value("--mem")?,
             "--append" => extra = value("--append")?,
             "--initrd" => cfg.initrd = Some(PathBuf::from(value("--initrd")?)),
@@ -75,15 +97,23 @@ pub fn cmd_run(args: &[String]) -> Result<(), String> {
     cfg.kernel = kbuild::build(opts)?;
     cfg.append = format!("console=ttyS0 {extra}").trim().to_string();
     if cfg.gdb {
-        eprintln!("xtask: QEMU waits for gdb. In another terminal:\n    gdb {} -ex 'target remote localhost:1234'", cfg.kernel.display());
+        eprintln!(
+            "xtask: QEMU waits for gdb. In another terminal:\n    gdb {} -ex 'target remote localhost:1234'",
+            cfg.kernel.display()
+        );
     }
     eprintln!("xtask: booting {} (Ctrl-A X quits)", cfg.kernel.display());
-    let status = Command::new("qemu-system-x86_64").args(cfg.args()).arg("-nographic")
-        .status().map_err(|e| format!("cannot run qemu-system-x86_64: {e}"))?;
+    let status = Command::new("qemu-system-x86_64")
+        .args(cfg.args())
+        .arg("-nographic")
+        .status()
+        .map_err(|e| format!("cannot run qemu-system-x86_64: {e}"))?;
     // The kernel leaves QEMU with 0 on power-off; isa-debug-exit codes are odd numbers.
     match status.code() {
         Some(0) => Ok(()),
-        Some(c) => Err(format!("QEMU exited with status {c} (the kernel panicked or failed to boot)")),
+        Some(c) => Err(format!(
+            "QEMU exited with status {c} (the kernel panicked or failed to boot)"
+        )),
         None => Err("QEMU was killed".into()),
     }
 }
@@ -107,8 +137,19 @@ impl Session {
             .spawn()
             .map_err(|e| format!("cannot run qemu-system-x86_64: {e}"))?;
         let output = Arc::new(Mutex::new(Vec::new()));
-        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-                       child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>)].into_iter().flatten() {
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
             let out = Arc::clone(&output);
             std::thread::spawn(move || {
                 let mut stream = stream;
@@ -122,7 +163,12 @@ impl Session {
             });
         }
         let stdin = child.stdin.take();
-        Ok(Session { child, stdin, output, status: None })
+        Ok(Session {
+            child,
+            stdin,
+            output,
+            status: None,
+        })
     }
 
     pub fn output(&self) -> String {
@@ -153,11 +199,11 @@ impl Session {
     }
 
     fn poll_exit(&mut self) -> bool {
-        if self.status.is_none() {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                self.status = Some(st);
-                std::thread::sleep(Duration::from_millis(50)); // let the readers drain
-            }
+        if self.status.is_none()
+            && let Ok(Some(st)) = self.child.try_wait()
+        {
+            self.status = Some(st);
+            std::thread::sleep(Duration::from_millis(50)); // let the readers drain
         }
         self.status.is_some()
     }

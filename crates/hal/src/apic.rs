@@ -153,10 +153,19 @@ pub fn ioapic_init(phys: u64, gsi_base: u32) -> Result<u32, &'static str> {
 }
 
 /// Route global system interrupt `gsi` to `vector` on the CPU with local APIC id `dest`.
-pub fn ioapic_route(gsi: u32, vector: u8, dest: u32, active_low: bool, level: bool) -> Result<(), &'static str> {
+pub fn ioapic_route(
+    gsi: u32,
+    vector: u8,
+    dest: u32,
+    active_low: bool,
+    level: bool,
+) -> Result<(), &'static str> {
     let guard = IOAPIC.lock();
     let io = guard.as_ref().ok_or("no I/O APIC")?;
-    let pin = gsi.checked_sub(io.gsi_base).filter(|p| *p <= io.max_redirect()).ok_or("GSI not on this I/O APIC")?;
+    let pin = gsi
+        .checked_sub(io.gsi_base)
+        .filter(|p| *p <= io.max_redirect())
+        .ok_or("GSI not on this I/O APIC")?;
     let low = u32::from(vector) | (u32::from(active_low) << 13) | (u32::from(level) << 15);
     io.write(0x11 + 2 * pin, dest << 24);
     io.write(0x10 + 2 * pin, low);

@@ -52,10 +52,12 @@ pub fn write(rip: u64, rbp: u64, out: &mut impl Write) {
     let _ = writeln!(out);
     let mut fp = rbp;
     for i in 1..MAX_FRAMES {
-        if fp == 0 || fp % 8 != 0 || fp < crate::mem::PHYS_MAP_BASE {
+        if fp == 0 || !fp.is_multiple_of(8) || fp < crate::mem::PHYS_MAP_BASE {
             break;
         }
-        let (Ok(next), Ok(ret)) = (probe::read_u64(fp), probe::read_u64(fp + 8)) else { break };
+        let (Ok(next), Ok(ret)) = (probe::read_u64(fp), probe::read_u64(fp + 8)) else {
+            break;
+        };
         if ret == 0 {
             break;
         }

@@ -12,11 +12,11 @@
 use core::arch::{asm, global_asm};
 
 use bootinfo::memmap::RangeSet;
-use bootinfo::pvh::{c_str, MemKind, MemMapEntry, Module, StartInfo};
+use bootinfo::pvh::{MemKind, MemMapEntry, Module, StartInfo, c_str};
 
 use crate::arch::{self, cpuid::Features};
-use crate::mem::paging::{PageFlags, PageSize, PageTable, KERNEL};
-use crate::mem::{self, align_down, align_up, frames, image, phys_to_virt, PAGE_SIZE};
+use crate::mem::paging::{KERNEL, PageFlags, PageSize, PageTable};
+use crate::mem::{self, PAGE_SIZE, align_down, align_up, frames, image, phys_to_virt};
 use crate::sync::Once;
 use crate::{cpu, kprintln, serial, time, trap};
 
@@ -62,6 +62,11 @@ struct Early {
 static EARLY: Once<Early> = Once::new();
 static BOOT_INFO: Once<BootInfo> = Once::new();
 
+/// What boot found, once the kernel's main function has been entered.
+pub fn info() -> Option<&'static BootInfo> {
+    BOOT_INFO.get()
+}
+
 /// Stop with a message: used when booting cannot continue.
 fn die(msg: &str) -> ! {
     kprintln!("Tine: boot failed: {msg}");
@@ -71,7 +76,10 @@ fn die(msg: &str) -> ! {
 
 /// Bytes at a physical address through the boot-time direct map (first 4 GiB).
 fn early_phys(pa: u64, len: usize) -> &'static [u8] {
-    if pa.checked_add(len as u64).is_none_or(|end| end > (4u64 << 30)) {
+    if pa
+        .checked_add(len as u64)
+        .is_none_or(|end| end > BOOT_MAPPED)
+    {
         die("boot loader data lies above 4 GiB");
     }
     // SAFETY: the boot page tables map the first 4 GiB at the direct-map base; the boot loader
@@ -99,11 +107,16 @@ fn enable_cpu_features(f: &Features) {
 }
 
 fn read_start_info(pa: u64) -> Early {
-    let info = StartInfo::parse(early_phys(pa, StartInfo::SIZE)).unwrap_or_else(|_| die("bad PVH start info (not booted through PVH?)"));
+    let info = StartInfo::parse(early_phys(pa, StartInfo::SIZE))
+        .unwrap_or_else(|_| die("bad PVH start info (not booted through PVH?)"));
     let mut e = Early {
         cmdline: [0; CMDLINE_MAX],
         cmdline_len: 0,
-        memmap: [MemMapEntry { addr: 0, size: 0, kind: MemKind::Reserved }; MAX_MEMMAP],
+        memmap: [MemMapEntry {
+            addr: 0,
+            size: 0,
+            kind: MemKind::Reserved,
+        }; MAX_MEMMAP],
         memmap_len: 0,
         info,
         initrd: None,
@@ -138,19 +151,26 @@ fn read_start_info(pa: u64) -> Early {
             e.memmap_len = i + 1;
         }
     }
-    if info.nr_modules > 0 && info.modlist_paddr != 0 {
-        if let Ok(m) = Module::parse(early_phys(info.modlist_paddr, Module::SIZE)) {
-            if m.size > 0 {
-                e.initrd = Some((m.paddr, m.size));
-            }
-        }
+    if info.nr_modules > 0
+        && info.modlist_paddr != 0
+        && let Ok(m) = Module::parse(early_phys(info.modlist_paddr, Module::SIZE))
+        && m.size > 0
+    {
+        e.initrd = Some((m.paddr, m.size));
     }
     e
 }
 
-/// Usable RAM after removing what is in use, and the frame allocator set up over it.
-fn init_frames(e: &mut Early) {
-    let mut usable: RangeSet<{ MAX_MEMMAP + 8 }> = RangeSet::new();
+type Usable = RangeSet<{ MAX_MEMMAP + 8 }>;
+
+/// Only the first 4 GiB are reachable through the boot page tables' direct map.
+const BOOT_MAPPED: u64 = 4 << 30;
+
+/// Usable RAM after removing what is in use, and the frame allocator set up over it. Only RAM
+/// below 4 GiB is handed out now (page tables built before the switch are written through the
+/// boot direct map); `add_high_memory` adds the rest once the full direct map is live.
+fn init_frames(e: &mut Early) -> Usable {
+    let mut usable = Usable::new();
     for m in &e.memmap[..e.memmap_len] {
         if m.kind == MemKind::Ram {
             e.ram_bytes += m.size;
@@ -163,18 +183,36 @@ fn init_frames(e: &mut Early) {
         let _ = usable.remove(align_down(pa, PAGE_SIZE), align_up(pa + size, PAGE_SIZE));
     }
     usable.align_inward(PAGE_SIZE);
-    let (Some(first), Some(last)) = (usable.iter().next(), usable.iter().last()) else { die("no usable RAM") };
+    let (Some(first), Some(last)) = (usable.iter().next(), usable.iter().last()) else {
+        die("no usable RAM")
+    };
     let base_pfn = first.0 / PAGE_SIZE;
     let end_pfn = last.1 / PAGE_SIZE;
     let meta = align_up(frames::metadata_bytes(base_pfn, end_pfn), PAGE_SIZE);
-    let Some((start, _)) = usable.iter().find(|(s, end)| end - s >= meta) else { die("no room for frame metadata") };
+    let Some((start, _)) = usable
+        .iter()
+        .find(|(s, end)| end - s >= meta && s + meta <= BOOT_MAPPED)
+    else {
+        die("no room for frame metadata below 4 GiB")
+    };
     let _ = usable.remove(start, start + meta);
     e.meta_bytes = meta;
     // SAFETY: [start, start + meta) was just removed from the usable set, so no frame handed out
-    // later overlaps it, and the boot direct map covers it (all RAM we use is below 4 GiB here).
+    // later overlaps it, and it lies below 4 GiB, which the boot direct map covers.
     unsafe { frames::init(start, base_pfn, end_pfn) };
     for (s, end) in usable.iter() {
-        frames::add_free(s, end);
+        if s < BOOT_MAPPED {
+            frames::add_free(s, end.min(BOOT_MAPPED));
+        }
+    }
+    usable
+}
+
+fn add_high_memory(usable: &Usable) {
+    for (s, end) in usable.iter() {
+        if end > BOOT_MAPPED {
+            frames::add_free(s.max(BOOT_MAPPED), end);
+        }
     }
 }
 
@@ -186,7 +224,11 @@ fn direct_map(pt: &mut PageTable, start: u64, end: u64) {
         let big = PageSize::Size2M.bytes();
         // SAFETY: the direct map only aliases physical memory; Rust never relies on it being
         // absent, and the kernel table is not live yet.
-        if pa % big == 0 && pa + big <= end && unsafe { pt.map_raw(phys_to_virt(pa), pa, PageSize::Size2M, PageFlags::KERNEL_RW) }.is_ok() {
+        if pa.is_multiple_of(big)
+            && pa + big <= end
+            && unsafe { pt.map_raw(phys_to_virt(pa), pa, PageSize::Size2M, PageFlags::KERNEL_RW) }
+                .is_ok()
+        {
             pa += big;
             continue;
         }
@@ -203,21 +245,39 @@ fn map_kernel_section(pt: &mut PageTable, start: u64, end: u64, flags: PageFlags
     for va in (start..end).step_by(PAGE_SIZE as usize) {
         // SAFETY: maps the kernel image at the addresses it was linked for, in a table that is
         // not live yet.
-        if unsafe { pt.map_raw(va, mem::kernel_virt_to_phys(va), PageSize::Size4K, flags) }.is_err() {
+        if unsafe { pt.map_raw(va, mem::kernel_virt_to_phys(va), PageSize::Size4K, flags) }.is_err()
+        {
             die("cannot map the kernel image");
         }
     }
 }
 
 fn build_kernel_table(e: &Early) {
-    let Ok(mut pt) = PageTable::new_kernel() else { die("out of memory for page tables") };
+    let Ok(mut pt) = PageTable::new_kernel() else {
+        die("out of memory for page tables")
+    };
     direct_map(&mut pt, 0, 1 << 20);
     for m in &e.memmap[..e.memmap_len] {
         direct_map(&mut pt, m.addr, m.addr.saturating_add(m.size));
     }
-    map_kernel_section(&mut pt, image::text_start(), image::text_end(), PageFlags::KERNEL_RX);
-    map_kernel_section(&mut pt, image::rodata_start(), image::rodata_end(), PageFlags::KERNEL_RO);
-    map_kernel_section(&mut pt, image::data_start(), image::data_end(), PageFlags::KERNEL_RW);
+    map_kernel_section(
+        &mut pt,
+        image::text_start(),
+        image::text_end(),
+        PageFlags::KERNEL_RX,
+    );
+    map_kernel_section(
+        &mut pt,
+        image::rodata_start(),
+        image::rodata_end(),
+        PageFlags::KERNEL_RO,
+    );
+    map_kernel_section(
+        &mut pt,
+        image::data_start(),
+        image::data_end(),
+        PageFlags::KERNEL_RW,
+    );
     // SAFETY: the new table maps the kernel image (code, data, this stack in .bss) and the direct
     // map exactly where the boot tables did; only the identity map of low memory goes away.
     unsafe { arch::write_cr3(pt.root()) };
@@ -232,15 +292,18 @@ extern "C" fn hal_boot_main(start_info_pa: u64) -> ! {
     time::set_boot_tsc(unsafe { core::ptr::read_volatile(core::ptr::addr_of!(boot_tsc)) });
     let mut early = read_start_info(start_info_pa);
     enable_cpu_features(&early.features);
-    init_frames(&mut early);
+    let usable = init_frames(&mut early);
     build_kernel_table(&early);
+    add_high_memory(&usable);
     EARLY.call_once(|| early);
     trap::idt::init();
     let apic_id = crate::arch::cpuid::cpuid(1, 0).ebx >> 24;
     if cpu::init_this_cpu(0, apic_id).is_none() {
         die("out of memory for CPU tables");
     }
-    let Some(stack) = mem::stack::KernelStack::new() else { die("out of memory for the boot stack") };
+    let Some(stack) = mem::stack::KernelStack::new() else {
+        die("out of memory for the boot stack")
+    };
     let top = stack.top();
     core::mem::forget(stack); // the boot CPU's idle context keeps this stack forever
     // SAFETY: `top` is the top of a freshly mapped, guarded kernel stack that nothing else
@@ -256,8 +319,12 @@ unsafe extern "Rust" {
 }
 
 extern "C" fn boot_continue() -> ! {
-    let Some(e) = EARLY.get() else { die("early state lost") };
-    let Some(bsp) = cpu::current() else { die("no per-CPU data") };
+    let Some(e) = EARLY.get() else {
+        die("early state lost")
+    };
+    let Some(bsp) = cpu::current() else {
+        die("no per-CPU data")
+    };
     let cmdline = core::str::from_utf8(&e.cmdline[..e.cmdline_len]).unwrap_or("");
     let info = BOOT_INFO.call_once(|| BootInfo {
         cmdline,

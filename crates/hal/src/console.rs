@@ -15,7 +15,9 @@ pub struct Console {
 
 impl Console {
     pub fn lock() -> Console {
-        Console { _guard: Some(LOCK.lock()) }
+        Console {
+            _guard: Some(LOCK.lock()),
+        }
     }
 
     /// For panic and fatal-exception reports: take the lock if we can within a short while,

@@ -17,7 +17,12 @@ pub struct PerCpu {
 /// Set up and load this CPU's tables and per-CPU block.
 pub fn init_this_cpu(index: u32, apic_id: u32) -> Option<&'static PerCpu> {
     let tables = CpuTables::new()?;
-    let p = Box::leak(Box::new(PerCpu { self_ptr: 0, index, apic_id, tables }));
+    let p = Box::leak(Box::new(PerCpu {
+        self_ptr: 0,
+        index,
+        apic_id,
+        tables,
+    }));
     p.self_ptr = p as *const PerCpu as u64;
     p.tables.load();
     crate::trap::idt::load();

@@ -16,12 +16,24 @@ static SLP_TYP: AtomicU32 = AtomicU32::new(0);
 static RESET: AtomicU64 = AtomicU64::new(0);
 
 /// Record what ACPI's FADT and DSDT told us.
-pub fn configure_acpi(pm1a_cnt: u32, pm1b_cnt: u32, slp_typ_a: u8, slp_typ_b: u8, reset_port: Option<(u16, u8)>) {
+pub fn configure_acpi(
+    pm1a_cnt: u32,
+    pm1b_cnt: u32,
+    slp_typ_a: u8,
+    slp_typ_b: u8,
+    reset_port: Option<(u16, u8)>,
+) {
     PM1A_CNT.store(pm1a_cnt, Ordering::Relaxed);
     PM1B_CNT.store(pm1b_cnt, Ordering::Relaxed);
-    SLP_TYP.store(u32::from(slp_typ_a) | (u32::from(slp_typ_b) << 8), Ordering::Relaxed);
+    SLP_TYP.store(
+        u32::from(slp_typ_a) | (u32::from(slp_typ_b) << 8),
+        Ordering::Relaxed,
+    );
     if let Some((port, value)) = reset_port {
-        RESET.store((1 << 32) | (u64::from(value) << 16) | u64::from(port), Ordering::Relaxed);
+        RESET.store(
+            (1 << 32) | (u64::from(value) << 16) | u64::from(port),
+            Ordering::Relaxed,
+        );
     }
 }
 

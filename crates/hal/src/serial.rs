@@ -57,7 +57,12 @@ struct Rx {
     dropped: u64,
 }
 
-static RX: SpinLock<Rx> = SpinLock::new(Rx { buf: [0; RX_SIZE], head: 0, len: 0, dropped: 0 });
+static RX: SpinLock<Rx> = SpinLock::new(Rx {
+    buf: [0; RX_SIZE],
+    head: 0,
+    len: 0,
+    dropped: 0,
+});
 
 /// IRQ 4 handler body: drain the UART FIFO into the ring buffer.
 pub fn handle_irq() {

@@ -28,18 +28,28 @@ pub struct SpinGuard<'a, T> {
 
 impl<T> SpinLock<T> {
     pub const fn new(value: T) -> Self {
-        SpinLock { locked: AtomicBool::new(false), data: UnsafeCell::new(value) }
+        SpinLock {
+            locked: AtomicBool::new(false),
+            data: UnsafeCell::new(value),
+        }
     }
 
     pub fn lock(&self) -> SpinGuard<'_, T> {
         let irq_was_on = arch::interrupts_enabled();
         arch::disable_interrupts();
-        while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        while self
+            .locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
             while self.locked.load(Ordering::Relaxed) {
                 arch::pause();
             }
         }
-        SpinGuard { lock: self, irq_was_on }
+        SpinGuard {
+            lock: self,
+            irq_was_on,
+        }
     }
 
     /// Take the lock only if it is free right now (the panic path uses this so that a CPU that
@@ -47,8 +57,15 @@ impl<T> SpinLock<T> {
     pub fn try_lock(&self) -> Option<SpinGuard<'_, T>> {
         let irq_was_on = arch::interrupts_enabled();
         arch::disable_interrupts();
-        if self.locked.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-            Some(SpinGuard { lock: self, irq_was_on })
+        if self
+            .locked
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            Some(SpinGuard {
+                lock: self,
+                irq_was_on,
+            })
         } else {
             if irq_was_on {
                 arch::enable_interrupts();
@@ -102,11 +119,18 @@ unsafe impl<T: Send + Sync> Sync for Once<T> {}
 
 impl<T> Once<T> {
     pub const fn new() -> Self {
-        Once { state: AtomicU8::new(EMPTY), value: UnsafeCell::new(None) }
+        Once {
+            state: AtomicU8::new(EMPTY),
+            value: UnsafeCell::new(None),
+        }
     }
 
     pub fn call_once(&self, init: impl FnOnce() -> T) -> &T {
-        if self.state.compare_exchange(EMPTY, RUNNING, Ordering::Acquire, Ordering::Acquire).is_ok() {
+        if self
+            .state
+            .compare_exchange(EMPTY, RUNNING, Ordering::Acquire, Ordering::Acquire)
+            .is_ok()
+        {
             let v = init();
             // SAFETY: state RUNNING gives this CPU exclusive access; nobody reads before READY.
             unsafe { *self.value.get() = Some(v) };

@@ -40,14 +40,25 @@ pub struct Features {
 impl Features {
     pub fn detect() -> Features {
         let l0 = cpuid(0, 0);
-        let mut f = Features { max_leaf: l0.eax, ..Features::default() };
+        let mut f = Features {
+            max_leaf: l0.eax,
+            ..Features::default()
+        };
         let l1 = cpuid(1, 0);
         let base_family = (l1.eax >> 8) & 0xf;
         let ext_family = (l1.eax >> 20) & 0xff;
-        f.family = if base_family == 0xf { base_family + ext_family } else { base_family };
+        f.family = if base_family == 0xf {
+            base_family + ext_family
+        } else {
+            base_family
+        };
         let base_model = (l1.eax >> 4) & 0xf;
         let ext_model = (l1.eax >> 16) & 0xf;
-        f.model = if base_family >= 6 { (ext_model << 4) | base_model } else { base_model };
+        f.model = if base_family >= 6 {
+            (ext_model << 4) | base_model
+        } else {
+            base_model
+        };
         f.stepping = l1.eax & 0xf;
         f.sse2 = l1.edx & (1 << 26) != 0;
         f.fxsr = l1.edx & (1 << 24) != 0;
@@ -84,12 +95,25 @@ impl Features {
     /// Names of the features that are present, in a fixed order, for the boot banner.
     pub fn names(&self) -> impl Iterator<Item = &'static str> {
         let all = [
-            (self.sse2, "sse2"), (self.fxsr, "fxsr"), (self.xsave, "xsave"), (self.avx, "avx"),
-            (self.apic, "apic"), (self.x2apic, "x2apic"), (self.tsc_deadline, "tsc-deadline"),
-            (self.invariant_tsc, "invariant-tsc"), (self.pge, "pge"), (self.pat, "pat"),
-            (self.nx, "nx"), (self.page1gb, "pdpe1gb"), (self.rdtscp, "rdtscp"),
-            (self.smep, "smep"), (self.smap, "smap"), (self.umip, "umip"),
-            (self.fsgsbase, "fsgsbase"), (self.rdrand, "rdrand"), (self.rdseed, "rdseed"),
+            (self.sse2, "sse2"),
+            (self.fxsr, "fxsr"),
+            (self.xsave, "xsave"),
+            (self.avx, "avx"),
+            (self.apic, "apic"),
+            (self.x2apic, "x2apic"),
+            (self.tsc_deadline, "tsc-deadline"),
+            (self.invariant_tsc, "invariant-tsc"),
+            (self.pge, "pge"),
+            (self.pat, "pat"),
+            (self.nx, "nx"),
+            (self.page1gb, "pdpe1gb"),
+            (self.rdtscp, "rdtscp"),
+            (self.smep, "smep"),
+            (self.smap, "smap"),
+            (self.umip, "umip"),
+            (self.fsgsbase, "fsgsbase"),
+            (self.rdrand, "rdrand"),
+            (self.rdseed, "rdseed"),
             (self.hypervisor, "hypervisor"),
         ];
         all.into_iter().filter(|(on, _)| *on).map(|(_, n)| n)

@@ -5,7 +5,7 @@
 
 use buddy::{Buddy, FrameInfo, MAX_ORDER};
 
-use super::{phys_to_virt, PAGE_SIZE};
+use super::{PAGE_SIZE, phys_to_virt};
 use crate::sync::SpinLock;
 
 static FRAMES: SpinLock<Option<Buddy<'static>>> = SpinLock::new(None);
@@ -38,7 +38,10 @@ pub unsafe fn init(meta_pa: u64, base_pfn: u64, end_pfn: u64) {
 
 /// Hand physical range [start, end) (page-aligned) to the allocator.
 pub fn add_free(start: u64, end: u64) -> u64 {
-    FRAMES.lock().as_mut().map_or(0, |b| b.add_free_range(start / PAGE_SIZE, end / PAGE_SIZE))
+    FRAMES
+        .lock()
+        .as_mut()
+        .map_or(0, |b| b.add_free_range(start / PAGE_SIZE, end / PAGE_SIZE))
 }
 
 /// Allocate 2^order contiguous frames; returns the physical address.
@@ -46,7 +49,11 @@ pub fn alloc(order: usize) -> Option<u64> {
     if order > MAX_ORDER {
         return None;
     }
-    FRAMES.lock().as_mut()?.alloc(order).map(|pfn| pfn * PAGE_SIZE)
+    FRAMES
+        .lock()
+        .as_mut()?
+        .alloc(order)
+        .map(|pfn| pfn * PAGE_SIZE)
 }
 
 /// Allocate 2^order frames filled with zeroes.
@@ -77,7 +84,13 @@ pub struct FrameStats {
 
 /// Frames managed and frames free right now.
 pub fn stats() -> FrameStats {
-    FRAMES.lock().as_ref().map_or(FrameStats::default(), |b| FrameStats { total: b.total_frames(), free: b.free_frames() })
+    FRAMES
+        .lock()
+        .as_ref()
+        .map_or(FrameStats::default(), |b| FrameStats {
+            total: b.total_frames(),
+            free: b.free_frames(),
+        })
 }
 
 /// Free blocks of exactly this order (for fragmentation tests).
@@ -86,7 +99,10 @@ pub fn free_blocks(order: usize) -> usize {
 }
 
 pub fn is_allocated(pa: u64) -> bool {
-    FRAMES.lock().as_ref().is_some_and(|b| b.is_allocated(pa / PAGE_SIZE))
+    FRAMES
+        .lock()
+        .as_ref()
+        .is_some_and(|b| b.is_allocated(pa / PAGE_SIZE))
 }
 
 /// Walk the whole allocator state and check its invariants.

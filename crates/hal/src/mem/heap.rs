@@ -3,12 +3,12 @@
 //! fallible paths (`try_reserve`, `hal::mem::heap::try_box`) see an error instead of a panic.
 
 use core::alloc::{GlobalAlloc, Layout};
-use core::ptr::{null_mut, NonNull};
+use core::ptr::{NonNull, null_mut};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use talc::{OomHandler, Span, Talc};
 
-use super::{frames, phys_to_virt, PAGE_SIZE};
+use super::{PAGE_SIZE, frames, phys_to_virt};
 use crate::sync::SpinLock;
 
 /// Smallest growth step: 2^6 frames = 256 KiB.
@@ -23,7 +23,10 @@ struct GrowFromFrames;
 impl OomHandler for GrowFromFrames {
     fn handle_oom(talc: &mut Talc<Self>, layout: Layout) -> Result<(), ()> {
         // Room for the request plus talc's per-chunk bookkeeping and alignment slack.
-        let need = layout.size().saturating_add(layout.align()).saturating_add(256) as u64;
+        let need = layout
+            .size()
+            .saturating_add(layout.align())
+            .saturating_add(256) as u64;
         let pages = need.div_ceil(PAGE_SIZE);
         let order = (pages.next_power_of_two().trailing_zeros() as usize).max(MIN_GROW_ORDER);
         let pa = frames::alloc(order).ok_or(())?;

@@ -50,7 +50,9 @@ pub const fn align_down(x: u64, a: u64) -> u64 {
 
 /// Copy bytes from physical memory, tolerating holes: false if any byte was not readable.
 pub fn read_phys(pa: u64, buf: &mut [u8]) -> bool {
-    let Some(end) = pa.checked_add(buf.len() as u64) else { return false };
+    let Some(end) = pa.checked_add(buf.len() as u64) else {
+        return false;
+    };
     if end > (1u64 << 46) {
         return false;
     }

@@ -8,7 +8,7 @@
 
 use core::fmt;
 
-use super::{frames, phys_to_virt, PAGE_SIZE, USER_END};
+use super::{PAGE_SIZE, USER_END, frames, phys_to_virt};
 use crate::arch;
 use crate::sync::SpinLock;
 
@@ -33,30 +33,77 @@ pub struct PageFlags {
 }
 
 impl PageFlags {
-    pub const KERNEL_RW: PageFlags = PageFlags { write: true, exec: false, user: false, global: true, uncached: false };
-    pub const KERNEL_RO: PageFlags = PageFlags { write: false, exec: false, user: false, global: true, uncached: false };
-    pub const KERNEL_RX: PageFlags = PageFlags { write: false, exec: true, user: false, global: true, uncached: false };
-    pub const MMIO: PageFlags = PageFlags { write: true, exec: false, user: false, global: true, uncached: true };
+    pub const KERNEL_RW: PageFlags = PageFlags {
+        write: true,
+        exec: false,
+        user: false,
+        global: true,
+        uncached: false,
+    };
+    pub const KERNEL_RO: PageFlags = PageFlags {
+        write: false,
+        exec: false,
+        user: false,
+        global: true,
+        uncached: false,
+    };
+    pub const KERNEL_RX: PageFlags = PageFlags {
+        write: false,
+        exec: true,
+        user: false,
+        global: true,
+        uncached: false,
+    };
+    pub const MMIO: PageFlags = PageFlags {
+        write: true,
+        exec: false,
+        user: false,
+        global: true,
+        uncached: true,
+    };
 
     fn bits(self, nx_supported: bool) -> u64 {
         let mut b = P;
-        if self.write { b |= W; }
-        if self.user { b |= U; }
-        if self.global { b |= G; }
-        if self.uncached { b |= PCD | PWT; }
-        if !self.exec && nx_supported { b |= NX; }
+        if self.write {
+            b |= W;
+        }
+        if self.user {
+            b |= U;
+        }
+        if self.global {
+            b |= G;
+        }
+        if self.uncached {
+            b |= PCD | PWT;
+        }
+        if !self.exec && nx_supported {
+            b |= NX;
+        }
         b
     }
 
     fn from_bits(b: u64) -> PageFlags {
-        PageFlags { write: b & W != 0, exec: b & NX == 0, user: b & U != 0, global: b & G != 0, uncached: b & PCD != 0 }
+        PageFlags {
+            write: b & W != 0,
+            exec: b & NX == 0,
+            user: b & U != 0,
+            global: b & G != 0,
+            uncached: b & PCD != 0,
+        }
     }
 }
 
 impl fmt::Debug for PageFlags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}{}{}{}", if self.write { "w" } else { "-" }, if self.exec { "x" } else { "-" },
-               if self.user { "u" } else { "k" }, if self.global { "g" } else { "-" }, if self.uncached { "c" } else { "-" })
+        write!(
+            f,
+            "{}{}{}{}{}",
+            if self.write { "w" } else { "-" },
+            if self.exec { "x" } else { "-" },
+            if self.user { "u" } else { "k" },
+            if self.global { "g" } else { "-" },
+            if self.uncached { "c" } else { "-" }
+        )
     }
 }
 
@@ -173,7 +220,11 @@ impl PageTable {
                 set_entry(table, idx, new | P | W | user);
                 table = new;
             } else if e & PS != 0 {
-                return Err(if create { MapError::AlreadyMapped } else { MapError::NotMapped });
+                return Err(if create {
+                    MapError::AlreadyMapped
+                } else {
+                    MapError::NotMapped
+                });
             } else {
                 table = e & ADDR_MASK;
             }
@@ -182,7 +233,8 @@ impl PageTable {
     }
 
     fn check_addr(va: u64, pa: u64, size: PageSize) -> Result<(), MapError> {
-        if va % size.bytes() != 0 || pa % size.bytes() != 0 || !is_canonical(va) {
+        if !va.is_multiple_of(size.bytes()) || !pa.is_multiple_of(size.bytes()) || !is_canonical(va)
+        {
             return Err(MapError::BadAddress);
         }
         Ok(())
@@ -190,7 +242,13 @@ impl PageTable {
 
     /// # Safety
     /// For kernel addresses: the new mapping must not alias memory that Rust code owns.
-    pub(crate) unsafe fn map_raw(&mut self, va: u64, pa: u64, size: PageSize, flags: PageFlags) -> Result<(), MapError> {
+    pub(crate) unsafe fn map_raw(
+        &mut self,
+        va: u64,
+        pa: u64,
+        size: PageSize,
+        flags: PageFlags,
+    ) -> Result<(), MapError> {
         Self::check_addr(va, pa, size)?;
         let (table, idx) = self.walk(va, size.level(), true)?;
         if entry(table, idx) & P != 0 {
@@ -253,7 +311,11 @@ impl PageTable {
         let (table, idx, size) = self.leaf(va).ok()?;
         let e = entry(table, idx);
         let base = e & ADDR_MASK & !(size.bytes() - 1);
-        Some((base + (va & (size.bytes() - 1)), PageFlags::from_bits(e), size))
+        Some((
+            base + (va & (size.bytes() - 1)),
+            PageFlags::from_bits(e),
+            size,
+        ))
     }
 
     fn flush(&self, va: u64) {
@@ -265,7 +327,13 @@ impl PageTable {
     }
 
     /// Map a user page. Safe: the user half never holds memory the kernel references directly.
-    pub fn map_user(&mut self, va: u64, pa: u64, size: PageSize, mut flags: PageFlags) -> Result<(), MapError> {
+    pub fn map_user(
+        &mut self,
+        va: u64,
+        pa: u64,
+        size: PageSize,
+        mut flags: PageFlags,
+    ) -> Result<(), MapError> {
         user_range(va, size.bytes())?;
         flags.user = true;
         flags.global = false;

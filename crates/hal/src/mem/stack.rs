@@ -4,8 +4,8 @@
 
 use alloc::vec::Vec;
 
-use super::paging::{PageFlags, PageSize, KERNEL};
-use super::{frames, PAGE_SIZE, STACK_REGION};
+use super::paging::{KERNEL, PageFlags, PageSize};
+use super::{PAGE_SIZE, STACK_REGION, frames};
 use crate::sync::SpinLock;
 
 pub const STACK_PAGES: usize = 8;
@@ -17,7 +17,10 @@ struct Slots {
     free: Vec<u64>,
 }
 
-static SLOTS: SpinLock<Slots> = SpinLock::new(Slots { next: 0, free: Vec::new() });
+static SLOTS: SpinLock<Slots> = SpinLock::new(Slots {
+    next: 0,
+    free: Vec::new(),
+});
 
 /// A guarded kernel stack; unmapped and freed on drop.
 pub struct KernelStack {
@@ -38,12 +41,19 @@ impl KernelStack {
                 None => return None,
             }
         };
-        let mut stack = KernelStack { slot, frames: [0; STACK_PAGES] };
+        let mut stack = KernelStack {
+            slot,
+            frames: [0; STACK_PAGES],
+        };
         for i in 0..STACK_PAGES {
             let pa = frames::alloc_zeroed(0)?; // on failure, Drop releases what was mapped
             let va = stack.bottom() + i as u64 * PAGE_SIZE;
             // SAFETY: this slot of the stack region belongs to this stack alone.
-            let mapped = unsafe { KERNEL.lock().map_raw(va, pa, PageSize::Size4K, PageFlags::KERNEL_RW) };
+            let mapped = unsafe {
+                KERNEL
+                    .lock()
+                    .map_raw(va, pa, PageSize::Size4K, PageFlags::KERNEL_RW)
+            };
             if mapped.is_err() {
                 frames::free(pa, 0);
                 return None;

@@ -52,8 +52,16 @@ fn tss_descriptor(base: u64, limit: u64) -> (u64, u64) {
 impl CpuTables {
     /// Build the tables (heap-allocated, never freed: they live as long as the CPU).
     pub fn new() -> Option<&'static mut CpuTables> {
-        let stacks = [KernelStack::new()?, KernelStack::new()?, KernelStack::new()?];
-        let mut t = Box::new(CpuTables { gdt: [0; 8], tss: Tss::default(), _ist_stacks: stacks });
+        let stacks = [
+            KernelStack::new()?,
+            KernelStack::new()?,
+            KernelStack::new()?,
+        ];
+        let mut t = Box::new(CpuTables {
+            gdt: [0; 8],
+            tss: Tss::default(),
+            _ist_stacks: stacks,
+        });
         t.tss.ist[IST_DOUBLE_FAULT as usize - 1] = t._ist_stacks[0].top();
         t.tss.ist[IST_NMI as usize - 1] = t._ist_stacks[1].top();
         t.tss.ist[IST_MACHINE_CHECK as usize - 1] = t._ist_stacks[2].top();
@@ -80,7 +88,10 @@ impl CpuTables {
             limit: u16,
             base: u64,
         }
-        let ptr = Pointer { limit: (size_of::<[u64; 8]>() - 1) as u16, base: self.gdt.as_ptr() as u64 };
+        let ptr = Pointer {
+            limit: (size_of::<[u64; 8]>() - 1) as u16,
+            base: self.gdt.as_ptr() as u64,
+        };
         // SAFETY: the GDT is 'static and its code/data descriptors match the selectors the
         // running code uses; the far return reloads CS with the same kernel code selector.
         unsafe {

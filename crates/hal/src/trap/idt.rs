@@ -21,7 +21,15 @@ struct Gate {
 }
 
 impl Gate {
-    const EMPTY: Gate = Gate { offset_low: 0, selector: 0, ist: 0, type_attr: 0, offset_mid: 0, offset_high: 0, _zero: 0 };
+    const EMPTY: Gate = Gate {
+        offset_low: 0,
+        selector: 0,
+        ist: 0,
+        type_attr: 0,
+        offset_mid: 0,
+        offset_high: 0,
+        _zero: 0,
+    };
 
     fn new(handler: u64, ist: u8, user_callable: bool) -> Gate {
         Gate {
@@ -65,7 +73,10 @@ pub fn load() {
         let idt = IDT.lock();
         idt.as_ptr() as u64
     };
-    let ptr = Pointer { limit: (256 * 16 - 1) as u16, base };
+    let ptr = Pointer {
+        limit: (256 * 16 - 1) as u16,
+        base,
+    };
     // SAFETY: the IDT is a static whose gates all point at valid entry stubs (filled by `init`).
     unsafe { asm!("lidt [{}]", in(reg) &ptr, options(readonly, nostack, preserves_flags)) };
     LOADED.store(true, Ordering::Release);

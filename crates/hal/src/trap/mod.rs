@@ -58,9 +58,11 @@ pub fn register_irq(vector: u8, handler: Handler) {
 
 /// A hook for exceptions the HAL does not resolve itself (user faults, later); returns true if
 /// it handled the exception.
-static EXCEPTION_HOOK: SpinLock<Option<fn(&mut TrapFrame) -> bool>> = SpinLock::new(None);
+pub type ExceptionHook = fn(&mut TrapFrame) -> bool;
 
-pub fn set_exception_hook(hook: fn(&mut TrapFrame) -> bool) {
+static EXCEPTION_HOOK: SpinLock<Option<ExceptionHook>> = SpinLock::new(None);
+
+pub fn set_exception_hook(hook: ExceptionHook) {
     *EXCEPTION_HOOK.lock() = Some(hook);
 }
 
@@ -86,21 +88,26 @@ extern "C" fn hal_trap_dispatch(frame: &mut TrapFrame) {
 fn exception(frame: &mut TrapFrame) {
     let vector = frame.vector as u8;
     // CR2 still holds the address of the page fault that escalated into a double fault.
-    let cr2 = if vector == 14 || vector == 8 { arch::read_cr2() } else { 0 };
-    if (vector == 14 || vector == 13) && !frame.from_user() {
-        if let Some(fixup) = crate::mem::probe::fixup_for(frame.rip) {
-            // Contract with `mem::probe`: rdx = vector:error code, rax = faulting address.
-            frame.rdx = (u64::from(vector) << 32) | (frame.error_code & 0xffff_ffff);
-            frame.rax = cr2;
-            frame.rip = fixup;
-            return;
-        }
+    let cr2 = if vector == 14 || vector == 8 {
+        arch::read_cr2()
+    } else {
+        0
+    };
+    if (vector == 14 || vector == 13)
+        && !frame.from_user()
+        && let Some(fixup) = crate::mem::probe::fixup_for(frame.rip)
+    {
+        // Contract with `mem::probe`: rdx = vector:error code, rax = faulting address.
+        frame.rdx = (u64::from(vector) << 32) | (frame.error_code & 0xffff_ffff);
+        frame.rax = cr2;
+        frame.rip = fixup;
+        return;
     }
     let hook = *EXCEPTION_HOOK.lock();
-    if let Some(h) = hook {
-        if h(frame) {
-            return;
-        }
+    if let Some(h) = hook
+        && h(frame)
+    {
+        return;
     }
     report::fatal(frame, cr2);
 }
