@@ -24,6 +24,7 @@ global_asm!(include_str!("arch/boot.s"), options(att_syntax));
 
 unsafe extern "C" {
     static boot_tsc: u64;
+    static hal_boot_stack_guard: u8;
 }
 
 pub const MAX_MEMMAP: usize = 128;

@@ -150,6 +150,9 @@ hal_boot_high:
 
     .section .bss.hal_boot_stack, "aw", @nobits
     .balign 4096
+    .global hal_boot_stack_guard
+hal_boot_stack_guard:               /* left unmapped by boot.rs */
+    .skip 4096
 hal_boot_stack:
     .skip 65536
 hal_boot_stack_top:

@@ -82,6 +82,13 @@ impl KernelStack {
 
 /// True if `addr` lies in the guard area of some kernel stack (used to explain faults).
 pub fn is_guard_address(addr: u64) -> bool {
+    unsafe extern "C" {
+        static hal_boot_stack_guard: u8;
+    }
+    let boot_guard = core::ptr::addr_of!(hal_boot_stack_guard) as u64;
+    if (boot_guard..boot_guard + PAGE_SIZE).contains(&addr) {
+        return true;
+    }
     if !(STACK_REGION..STACK_REGION + MAX_SLOTS * SLOT_BYTES).contains(&addr) {
         return false;
     }
