@@ -279,6 +279,13 @@ fn build_kernel_table(e: &Early) {
         image::data_end(),
         PageFlags::KERNEL_RW,
     );
+    // The boot stack (used until `hal_boot_main` moves to a stack in the stack region) gets a
+    // guard page too.
+    let guard = core::ptr::addr_of!(hal_boot_stack_guard) as u64;
+    // SAFETY: the guard page is reserved padding in .bss that no Rust object occupies.
+    if unsafe { pt.unmap_raw(guard) }.is_err() {
+        die("boot stack guard page not mapped");
+    }
     // SAFETY: the new table maps the kernel image (code, data, this stack in .bss) and the direct
     // map exactly where the boot tables did; only the identity map of low memory goes away.
     unsafe { arch::write_cr3(pt.root()) };
