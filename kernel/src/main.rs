@@ -15,6 +15,7 @@ mod ktest;
 mod monitor;
 mod panic;
 mod platform;
+mod sched;
 
 use bootinfo::Cmdline;
 
@@ -30,18 +31,27 @@ fn kmain(info: &'static hal::BootInfo) -> ! {
 
     banner::early(info, &cmdline);
     let platform = platform::init(info);
+    sched::init_this_cpu();
+    hal::time::set_tick_hook(sched::tick);
     hal::arch::enable_interrupts();
     banner::late(info, &platform);
 
-    #[cfg(feature = "ktest")]
-    ktest::run(&cmdline);
+    let main_thread = move || {
+        #[cfg(feature = "ktest")]
+        ktest::run(&Cmdline::parse(info.cmdline));
 
-    #[cfg(not(feature = "ktest"))]
-    {
-        if let Some(t) = cmdline.get("tine.selftest") {
-            monitor::selftest(t);
+        #[cfg(not(feature = "ktest"))]
+        {
+            let cmdline = Cmdline::parse(info.cmdline);
+            if let Some(t) = cmdline.get("tine.selftest") {
+                monitor::selftest(t);
+            }
+            log::info!("no init yet: starting the boot monitor on the console (type 'help')");
+            monitor::run()
         }
-        log::info!("no init yet: starting the boot monitor on the console (type 'help')");
-        monitor::run()
+    };
+    if sched::Thread::spawn("kmain", main_thread).is_none() {
+        panic!("out of memory starting the first thread");
     }
+    sched::idle_loop()
 }

@@ -13,6 +13,7 @@ pub mod arch;
 pub mod backtrace;
 pub mod boot;
 pub mod console;
+pub mod context;
 pub mod cpu;
 pub mod ktest;
 pub mod mem;
@@ -21,6 +22,7 @@ pub mod serial;
 pub mod sync;
 pub mod time;
 pub mod trap;
+pub mod user;
 
 #[cfg(feature = "ktest")]
 mod tests;

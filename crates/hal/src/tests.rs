@@ -349,8 +349,14 @@ ktest!(
             static hal_boot_stack_guard: u8;
         }
         let boot_guard = core::ptr::addr_of!(hal_boot_stack_guard) as u64;
-        assert!(probe::read_u64(boot_guard).is_err(), "boot stack guard is mapped");
-        assert!(probe::read_u64(boot_guard + PAGE_SIZE).is_ok(), "boot stack is not mapped");
+        assert!(
+            probe::read_u64(boot_guard).is_err(),
+            "boot stack guard is mapped"
+        );
+        assert!(
+            probe::read_u64(boot_guard + PAGE_SIZE).is_ok(),
+            "boot stack is not mapped"
+        );
         assert!(crate::mem::stack::is_guard_address(boot_guard + 8));
         let free = frames::stats().free;
         drop(s);

@@ -1,6 +1,7 @@
 //! Entry and exit paths for every vector: the generated stubs (build.rs) push an error code and
-//! the vector; `hal_trap_common` saves the general registers as a `TrapFrame`, switches GS for
-//! traps from user mode, calls `hal_trap_dispatch` and returns with `iretq`.
+//! the vector. Traps from user mode leave through `hal_user_trap_exit` (see `user.rs`): they end
+//! `UserContext::run`. Traps from kernel mode are handled in place: `hal_trap_common` saves the
+//! general registers as a `TrapFrame`, calls `hal_trap_dispatch` and returns with `iretq`.
 
 use core::arch::global_asm;
 
@@ -12,6 +13,8 @@ global_asm!(
     .global hal_trap_common
     .type hal_trap_common, @function
 hal_trap_common:
+    test qword ptr [rsp + 24], 3
+    jnz hal_user_trap_exit
     push rax
     push rbx
     push rcx
@@ -27,16 +30,10 @@ hal_trap_common:
     push r13
     push r14
     push r15
-    test qword ptr [rsp + 18 * 8], 3
-    jz 1f
-    swapgs
-1:  mov rdi, rsp
+    mov rdi, rsp
     cld
     call hal_trap_dispatch
-    test qword ptr [rsp + 18 * 8], 3
-    jz 2f
-    swapgs
-2:  pop r15
+    pop r15
     pop r14
     pop r13
     pop r12

@@ -74,14 +74,34 @@ extern "C" fn hal_trap_dispatch(frame: &mut TrapFrame) {
         VEC_SPURIOUS => {}
         // Spurious interrupts of the (masked, remapped) legacy PIC: no EOI.
         0x27 | 0x2F if !apic::in_service(vector) => {}
-        _ => {
-            apic::eoi();
-            let handler = IRQ_HANDLERS.lock()[vector as usize];
-            match handler {
-                Some(h) => h(frame),
-                None => log::warn!("unexpected interrupt vector {vector:#x}"),
-            }
-        }
+        _ => irq(vector, frame),
+    }
+}
+
+fn irq(vector: u8, frame: &mut TrapFrame) {
+    apic::eoi();
+    let handler = IRQ_HANDLERS.lock()[vector as usize];
+    match handler {
+        Some(h) => h(frame),
+        None => log::warn!("unexpected interrupt vector {vector:#x}"),
+    }
+}
+
+/// An interrupt taken in user mode (reported by `UserContext::run`): same handling, with an
+/// empty frame (handlers that need user registers read the context instead).
+pub fn dispatch_irq(vector: u8) {
+    match vector {
+        VEC_SPURIOUS => {}
+        0x27 | 0x2F if !apic::in_service(vector) => {}
+        v if v >= 32 => irq(
+            v,
+            &mut TrapFrame {
+                vector: u64::from(v),
+                cs: 0x2b,
+                ..TrapFrame::default()
+            },
+        ),
+        _ => {}
     }
 }
 

@@ -1,0 +1,180 @@
+//! The scheduler: kernel threads, per-CPU run queues with round-robin time slices, sleeping
+//! and waking. A thread is `Running` on one CPU, `Runnable` in exactly one run queue, `Sleeping`
+//! (owned by whatever will wake it: a wait queue, a timer) or `Dead`.
+//!
+//! Preemption: the timer tick marks the CPU `need_resched` when the running thread's slice is
+//! used up; threads returning to user mode (and the idle loop) then yield. Kernel code is not
+//! preempted in the middle (like Linux without CONFIG_PREEMPT).
+//!
+//! Lock order: a wait queue's lock, then a thread's state lock, then a run-queue lock. No lock is
+//! held across `switch`.
+
+#[cfg(feature = "ktest")]
+mod tests;
+pub mod thread;
+pub mod wait;
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use hal::sync::{Once, SpinLock};
+pub use thread::{State, Thread};
+pub use wait::WaitQueue;
+
+pub const MAX_CPUS: usize = 64;
+/// Ticks a thread may run before it is asked to yield (4 ms ticks → 20 ms).
+const SLICE_TICKS: u32 = 5;
+
+struct Cpu {
+    queue: SpinLock<VecDeque<Arc<Thread>>>,
+    current: SpinLock<Option<Arc<Thread>>>,
+    idle: Arc<Thread>,
+    /// A thread that exited and switched away; dropped by whoever runs next on this CPU.
+    zombie: SpinLock<Option<Arc<Thread>>>,
+    need_resched: AtomicBool,
+    slice_left: AtomicU32,
+}
+
+static CPUS: [Once<Cpu>; MAX_CPUS] = [const { Once::new() }; MAX_CPUS];
+
+fn this_cpu() -> &'static Cpu {
+    match CPUS.get(hal::cpu::index() as usize).and_then(|c| c.get()) {
+        Some(c) => c,
+        None => panic!("scheduler not initialised on CPU {}", hal::cpu::index()),
+    }
+}
+
+/// Make the code running now (the boot thread) this CPU's idle thread and start scheduling.
+pub fn init_this_cpu() {
+    let idle = Thread::for_boot("idle");
+    idle.set_state(State::Running);
+    let i = hal::cpu::index() as usize;
+    if let Some(slot) = CPUS.get(i) {
+        slot.call_once(|| Cpu {
+            queue: SpinLock::new(VecDeque::new()),
+            current: SpinLock::new(Some(idle.clone())),
+            idle,
+            zombie: SpinLock::new(None),
+            need_resched: AtomicBool::new(false),
+            slice_left: AtomicU32::new(SLICE_TICKS),
+        });
+    }
+}
+
+/// The thread running on this CPU.
+pub fn current() -> Arc<Thread> {
+    match this_cpu().current.lock().as_ref() {
+        Some(t) => t.clone(),
+        None => panic!("no current thread"),
+    }
+}
+
+/// Make a runnable thread eligible to run (on this CPU's queue).
+pub(crate) fn enqueue(t: Arc<Thread>) {
+    this_cpu().queue.lock().push_back(t);
+}
+
+/// Called from the timer interrupt.
+pub fn tick() {
+    let Some(cpu) = CPUS.get(hal::cpu::index() as usize).and_then(|c| c.get()) else {
+        return;
+    };
+    let left = cpu.slice_left.load(Ordering::Relaxed);
+    if left <= 1 {
+        cpu.need_resched.store(true, Ordering::Relaxed);
+    } else {
+        cpu.slice_left.store(left - 1, Ordering::Relaxed);
+    }
+}
+
+pub fn need_resched() -> bool {
+    this_cpu().need_resched.load(Ordering::Relaxed)
+}
+
+/// Give up the CPU if another thread is waiting for it.
+pub fn yield_now() {
+    schedule();
+}
+
+/// Pick the next thread and switch to it. The current thread is requeued if it is still
+/// `Running`; if it went to sleep (or died) it stays wherever its new state put it.
+pub fn schedule() {
+    let irq = hal::arch::interrupts_enabled();
+    hal::arch::disable_interrupts();
+    let cpu = this_cpu();
+    cpu.need_resched.store(false, Ordering::Relaxed);
+    cpu.slice_left.store(SLICE_TICKS, Ordering::Relaxed);
+    let prev = current();
+    let prev_state = prev.state();
+    let next = {
+        let mut q = cpu.queue.lock();
+        if prev_state == State::Running && !Arc::ptr_eq(&prev, &cpu.idle) {
+            prev.set_state(State::Runnable);
+            q.push_back(prev.clone());
+        }
+        match q.pop_front() {
+            Some(t) => t,
+            None => cpu.idle.clone(),
+        }
+    };
+    if Arc::ptr_eq(&prev, &next) {
+        next.set_state(State::Running);
+    } else {
+        next.set_state(State::Running);
+        *cpu.current.lock() = Some(next.clone());
+        hal::context::switch(prev.context(), next.context());
+        // Back on `prev`, possibly much later.
+        finish_switch();
+    }
+    if irq {
+        hal::arch::enable_interrupts();
+    }
+}
+
+/// After a switch: release the thread that exited before it.
+pub(crate) fn finish_switch() {
+    let dead = this_cpu().zombie.lock().take();
+    drop(dead);
+}
+
+/// End the current thread. Its stack is freed by the next thread to run on this CPU.
+///
+/// No `Arc` may stay on the dying stack (it would never be dropped): the thread's own reference
+/// moves from `current` to the zombie slot, and we leave for the idle thread, whose context is
+/// reachable through a static, which then schedules normally.
+pub fn exit_current() -> ! {
+    hal::arch::disable_interrupts();
+    let cpu = this_cpu();
+    {
+        let Some(me) = cpu.current.lock().take() else {
+            panic!("exit with no current thread")
+        };
+        me.set_state(State::Dead);
+        me.wake_joiners();
+        *cpu.zombie.lock() = Some(me);
+    }
+    cpu.idle.set_state(State::Running);
+    *cpu.current.lock() = Some(cpu.idle.clone());
+    hal::context::exit_to(cpu.idle.context())
+}
+
+/// The idle loop of a CPU: run whatever is runnable, halt otherwise.
+pub fn idle_loop() -> ! {
+    loop {
+        finish_switch();
+        hal::arch::disable_interrupts();
+        if this_cpu().queue.lock().is_empty() {
+            // sti;hlt: an interrupt that makes something runnable ends the halt.
+            hal::arch::enable_and_halt();
+        } else {
+            schedule();
+        }
+    }
+}
+
+static NEXT_TID: AtomicU32 = AtomicU32::new(1);
+
+pub(crate) fn alloc_tid() -> u32 {
+    NEXT_TID.fetch_add(1, Ordering::Relaxed)
+}

@@ -1,0 +1,144 @@
+//! Threads of control: a kernel context (stack + saved registers), a state, and a start
+//! function. User threads are kernel threads whose start function runs a user context in a loop.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::Arc;
+
+use hal::context::KernelContext;
+use hal::sync::SpinLock;
+
+use super::{WaitQueue, alloc_tid, enqueue, finish_switch};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Runnable,
+    Running,
+    Sleeping,
+    Dead,
+}
+
+pub struct Thread {
+    pub tid: u32,
+    pub name: String,
+    ctx: KernelContext,
+    state: SpinLock<State>,
+    /// Woken when the thread dies.
+    exited: WaitQueue,
+}
+
+type Start = Box<dyn FnOnce() + Send>;
+
+/// Start functions of threads that have not run yet, by tid.
+static STARTS: SpinLock<BTreeMap<u32, Start>> = SpinLock::new(BTreeMap::new());
+
+extern "C" fn thread_entry(tid: usize) -> ! {
+    finish_switch();
+    hal::arch::enable_interrupts();
+    let start = STARTS.lock().remove(&(tid as u32));
+    if let Some(f) = start {
+        f();
+    }
+    super::exit_current()
+}
+
+impl Thread {
+    pub(super) fn for_boot(name: &str) -> Arc<Thread> {
+        Arc::new(Thread {
+            tid: 0,
+            name: name.into(),
+            ctx: KernelContext::for_current(),
+            state: SpinLock::new(State::Running),
+            exited: WaitQueue::new(),
+        })
+    }
+
+    /// Create a thread that runs `f` and make it runnable. None if memory ran out.
+    pub fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Option<Arc<Thread>> {
+        let t = Self::create(name, f)?;
+        t.start();
+        Some(t)
+    }
+
+    /// Create a thread without starting it (fork sets up the child before it may run).
+    pub fn create(name: &str, f: impl FnOnce() + Send + 'static) -> Option<Arc<Thread>> {
+        let tid = alloc_tid();
+        let ctx = KernelContext::new(thread_entry, tid as usize)?;
+        STARTS.lock().insert(tid, Box::new(f));
+        Some(Arc::new(Thread {
+            tid,
+            name: name.into(),
+            ctx,
+            state: SpinLock::new(State::Sleeping),
+            exited: WaitQueue::new(),
+        }))
+    }
+
+    /// Make a created thread runnable.
+    pub fn start(self: &Arc<Thread>) {
+        self.wake();
+    }
+
+    pub fn state(&self) -> State {
+        *self.state.lock()
+    }
+
+    pub(super) fn set_state(&self, s: State) {
+        *self.state.lock() = s;
+    }
+
+    pub(super) fn context(&self) -> &KernelContext {
+        &self.ctx
+    }
+
+    /// Sleeping → Runnable, queued. Returns false if it was not sleeping (nothing to do).
+    pub fn wake(self: &Arc<Thread>) -> bool {
+        let mut st = self.state.lock();
+        if *st != State::Sleeping {
+            return false;
+        }
+        *st = State::Runnable;
+        drop(st);
+        enqueue(self.clone());
+        true
+    }
+
+    /// Mark the running thread as going to sleep; it leaves the CPU at the next `schedule`.
+    pub(super) fn prepare_sleep(&self) {
+        let mut st = self.state.lock();
+        if *st == State::Running {
+            *st = State::Sleeping;
+        }
+    }
+
+    /// The running thread changed its mind about sleeping. If a waker already queued it, yield
+    /// once so that queue entry is consumed.
+    pub(super) fn cancel_sleep(&self) {
+        let mut st = self.state.lock();
+        match *st {
+            State::Sleeping => *st = State::Running,
+            State::Runnable => {
+                drop(st);
+                super::schedule();
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn wake_joiners(&self) {
+        self.exited.wake_all();
+    }
+
+    /// Wait until this thread has exited.
+    pub fn join(&self) {
+        self.exited
+            .wait_until(|| (self.state() == State::Dead).then_some(()));
+    }
+}
+
+impl Drop for Thread {
+    fn drop(&mut self) {
+        STARTS.lock().remove(&self.tid);
+    }
+}
