@@ -470,3 +470,206 @@ ktest!(
         frames::free(pa, 0);
     }
 );
+
+// ---------------------------------------------------------------------------------------------
+// User mode
+
+use crate::user::{Exit, UserContext};
+
+const CODE_VA: u64 = 0x40_0000;
+const STACK_VA: u64 = 0x7fff_0000;
+
+/// An address space with `code` at CODE_VA and one stack page below STACK_VA.
+fn user_space(code: &[u8]) -> (PageTable, [u64; 2]) {
+    let mut pt = PageTable::new_user().expect("address space");
+    let text = frames::alloc_zeroed(0).expect("frame");
+    let stack = frames::alloc_zeroed(0).expect("frame");
+    probe::copy_to(phys_to_virt(text), code).expect("copy code");
+    let rx = PageFlags {
+        exec: true,
+        ..PageFlags::default()
+    };
+    let rw = PageFlags {
+        write: true,
+        ..PageFlags::default()
+    };
+    pt.map_user(CODE_VA, text, PageSize::Size4K, rx)
+        .expect("map code");
+    pt.map_user(STACK_VA - PAGE_SIZE, stack, PageSize::Size4K, rw)
+        .expect("map stack");
+    (pt, [text, stack])
+}
+
+fn drop_space(mut pt: PageTable, pages: [u64; 2]) {
+    let _ = pt.unmap_user(CODE_VA);
+    let _ = pt.unmap_user(STACK_VA - PAGE_SIZE);
+    KERNEL.lock().activate();
+    drop(pt);
+    for p in pages {
+        frames::free(p, 0);
+    }
+}
+
+// mov eax, 39; syscall; mov rdi, rax; mov eax, 60; syscall; ud2
+const GETPID_EXIT: [u8; 19] = [
+    0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x48, 0x89, 0xc7, 0xb8, 60, 0, 0, 0, 0x0f, 0x05, 0x0f, 0x0b,
+];
+
+ktest!(
+    fn user_mode_syscalls_round_trip() {
+        let (pt, pages) = user_space(&GETPID_EXIT);
+        pt.activate();
+        let mut ctx = UserContext::new(CODE_VA, STACK_VA).expect("context");
+        ctx.rbx = 0x1234_5678;
+        assert_eq!(ctx.run(), Exit::Syscall);
+        assert_eq!(ctx.rax, 39);
+        assert_eq!(
+            ctx.rcx,
+            CODE_VA + 7,
+            "rcx holds the return address after syscall"
+        );
+        assert_eq!(ctx.rip, CODE_VA + 7);
+        assert_eq!(ctx.rbx, 0x1234_5678, "callee registers preserved");
+        assert_eq!(ctx.rsp, STACK_VA);
+        ctx.rax = 4242; // the "return value"
+        assert_eq!(ctx.run(), Exit::Syscall);
+        assert_eq!((ctx.rax, ctx.rdi), (60, 4242));
+        // Back in user mode, the next instruction is ud2: an invalid-opcode exception.
+        match ctx.run() {
+            Exit::Exception { vector: 6, .. } => {}
+            other => panic!("expected #UD, got {other:?}"),
+        }
+        assert_eq!(ctx.rip, CODE_VA + 17);
+        crate::arch::enable_interrupts();
+        drop_space(pt, pages);
+    }
+);
+
+ktest!(
+    fn user_page_faults_and_kernel_addresses_come_back_as_exceptions() {
+        // mov rax, [0x1000]; then mov rax, [kernel text]
+        let mut code = alloc::vec![0x48, 0x8b, 0x04, 0x25, 0x00, 0x10, 0x00, 0x00];
+        code.extend_from_slice(&[0x48, 0xa1]);
+        code.extend_from_slice(&(crate::ktest::all as *const () as u64).to_le_bytes());
+        let (pt, pages) = user_space(&code);
+        pt.activate();
+        let mut ctx = UserContext::new(CODE_VA, STACK_VA).expect("context");
+        match ctx.run() {
+            Exit::Exception {
+                vector: 14,
+                error_code,
+                cr2,
+            } => {
+                assert_eq!(cr2, 0x1000);
+                assert_eq!(
+                    error_code & 0x5,
+                    0x4,
+                    "user-mode read of a not-present page: {error_code:#x}"
+                );
+            }
+            other => panic!("expected #PF, got {other:?}"),
+        }
+        ctx.rip += 8;
+        match ctx.run() {
+            Exit::Exception {
+                vector: 14,
+                error_code,
+                cr2,
+            } => {
+                assert_eq!(cr2, crate::ktest::all as *const () as u64);
+                assert_eq!(
+                    error_code & 0x5,
+                    0x5,
+                    "protection violation from user mode: {error_code:#x}"
+                );
+            }
+            other => panic!("expected #PF on a kernel address, got {other:?}"),
+        }
+        crate::arch::enable_interrupts();
+        drop_space(pt, pages);
+    }
+);
+
+ktest!(
+    fn timer_interrupts_preempt_user_loops() {
+        // jmp $ — spins until an interrupt takes the CPU back.
+        let (pt, pages) = user_space(&[0xeb, 0xfe]);
+        pt.activate();
+        let mut ctx = UserContext::new(CODE_VA, STACK_VA).expect("context");
+        let t0 = crate::time::ticks();
+        loop {
+            match ctx.run() {
+                Exit::Interrupt(v) => crate::trap::dispatch_irq(v),
+                other => panic!("unexpected exit {other:?}"),
+            }
+            crate::arch::enable_interrupts();
+            if crate::time::ticks() >= t0 + 3 {
+                break;
+            }
+        }
+        assert_eq!(ctx.rip, CODE_VA);
+        drop_space(pt, pages);
+    }
+);
+
+ktest!(
+    fn fpu_state_is_private_to_each_context() {
+        // movq xmm0, rdi; syscall; movq rax, xmm0; syscall
+        let code = [
+            0x66, 0x48, 0x0f, 0x6e, 0xc7, 0x0f, 0x05, 0x66, 0x48, 0x0f, 0x7e, 0xc0, 0x0f, 0x05,
+        ];
+        let (pt, pages) = user_space(&code);
+        pt.activate();
+        let mut a = UserContext::new(CODE_VA, STACK_VA).expect("context");
+        let mut b = UserContext::new(CODE_VA, STACK_VA).expect("context");
+        a.rdi = 0x1111;
+        b.rdi = 0x2222;
+        assert_eq!(a.run(), Exit::Syscall);
+        assert_eq!(b.run(), Exit::Syscall); // overwrites xmm0 in the registers
+        let mut c = a.try_clone().expect("clone"); // fork: the copy carries a's FPU state
+        assert_eq!(a.run(), Exit::Syscall);
+        assert_eq!(a.rax, 0x1111, "a's xmm0 was clobbered");
+        assert_eq!(b.run(), Exit::Syscall);
+        assert_eq!(b.rax, 0x2222, "b's xmm0 was clobbered");
+        assert_eq!(c.run(), Exit::Syscall);
+        assert_eq!(c.rax, 0x1111, "the clone lost the FPU state");
+        crate::arch::enable_interrupts();
+        drop_space(pt, pages);
+    }
+);
+
+ktest!(
+    fn user_copies_check_ranges_and_faults() {
+        let (pt, pages) = user_space(&[0x90]);
+        pt.activate();
+        let mut buf = [0u8; 16];
+        crate::user::copy_to_user(STACK_VA - 16, b"hello, user page").expect("copy to user");
+        crate::user::copy_from_user(&mut buf, STACK_VA - 16).expect("copy from user");
+        assert_eq!(&buf, b"hello, user page");
+        // Crossing into the unmapped page above the stack faults; kernel and overflowing ranges are refused.
+        assert!(crate::user::copy_from_user(&mut buf, STACK_VA - 8).is_err());
+        assert!(
+            crate::user::copy_from_user(&mut buf, crate::ktest::all as *const () as u64).is_err()
+        );
+        assert!(crate::user::copy_from_user(&mut buf, u64::MAX - 4).is_err());
+        assert!(crate::user::copy_to_user(0, b"x").is_err());
+        crate::user::copy_to_user(STACK_VA - 32, b"path\0rest").expect("copy");
+        assert_eq!(
+            crate::user::read_user_cstr(STACK_VA - 32, 64).expect("cstr"),
+            b"path"
+        );
+        assert_eq!(crate::user::read_user_cstr(STACK_VA - 32, 2), Err(Some(())));
+        drop_space(pt, pages);
+    }
+);
+
+ktest!(
+    fn dropping_a_user_page_table_frees_its_tables() {
+        let before = frames::stats().free;
+        for _ in 0..10 {
+            let (pt, pages) = user_space(&[0x90]);
+            drop_space(pt, pages);
+        }
+        assert_eq!(frames::stats().free, before);
+    }
+);

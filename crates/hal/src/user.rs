@@ -462,7 +462,7 @@ impl UserContext {
         }
         self.rflags = (self.rflags & USER_FLAGS) | 0x202;
         if c.fpu_live() != self.fpu_id {
-            // Whoever owned the registers saved them when it was switched out (save_fpu).
+            save_live_fpu(c);
             self.fpu.restore();
             c.set_fpu_live(self.fpu_id, self.fpu.ptr as u64);
         }

@@ -205,6 +205,15 @@ impl PageTable {
         arch::read_cr3() & ADDR_MASK == self.root
     }
 
+    /// Make this the address space of the current CPU.
+    pub fn activate(&self) {
+        if !self.is_active() {
+            // SAFETY: every PageTable's upper half is the kernel's (copied by `new_user`, or it is
+            // the kernel table itself), so the running code, stack and data stay mapped.
+            unsafe { arch::write_cr3(self.root) };
+        }
+    }
+
     /// Find (creating tables if asked) the entry for `va` at `level`; returns (table, index).
     fn walk(&self, va: u64, level: usize, create: bool) -> Result<(u64, usize), MapError> {
         let mut table = self.root;
@@ -355,6 +364,39 @@ impl PageTable {
         flags.global = false;
         // SAFETY: `va` is a user address.
         unsafe { self.protect_raw(va, flags) }
+    }
+}
+
+impl Drop for PageTable {
+    /// Free the page-table frames of the user half. The frames the leaves point to belong to
+    /// whoever mapped them (the virtual-memory layer) and are not touched.
+    fn drop(&mut self) {
+        if self.root == 0 || KERNEL.try_lock().is_some_and(|k| k.root == self.root) {
+            return;
+        }
+        if self.is_active() {
+            let kroot = KERNEL.lock().root;
+            // SAFETY: the kernel table maps everything the kernel needs.
+            unsafe { arch::write_cr3(kroot) };
+        }
+        free_tables(self.root, 4, 0..256);
+        frames::free(self.root, 0);
+    }
+}
+
+/// Free the tables below entries `range` of a level-`level` table (not the table itself).
+fn free_tables(table: u64, level: usize, range: core::ops::Range<usize>) {
+    for i in range {
+        let e = entry(table, i);
+        if e & P == 0 || e & PS != 0 || level == 1 {
+            continue;
+        }
+        let child = e & ADDR_MASK;
+        if level > 2 {
+            free_tables(child, level - 1, 0..512);
+        }
+        frames::free(child, 0);
+        set_entry(table, i, 0);
     }
 }
 
