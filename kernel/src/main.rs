@@ -8,6 +8,8 @@
 extern crate alloc;
 
 mod banner;
+mod console;
+mod fs;
 mod klog;
 #[cfg(feature = "ktest")]
 mod ktest;
@@ -15,7 +17,11 @@ mod ktest;
 mod monitor;
 mod panic;
 mod platform;
+mod proc;
 mod sched;
+mod syscall;
+mod time;
+mod vm;
 
 use bootinfo::Cmdline;
 
@@ -31,10 +37,12 @@ fn kmain(info: &'static hal::BootInfo) -> ! {
 
     banner::early(info, &cmdline);
     let platform = platform::init(info);
+    time::init(platform.century);
     sched::init_this_cpu();
-    hal::time::set_tick_hook(sched::tick);
+    hal::time::set_tick_hook(time::tick);
     hal::arch::enable_interrupts();
     banner::late(info, &platform);
+    syscall::set_trace(cmdline.get("trace") == Some("syscalls"));
 
     let main_thread = move || {
         #[cfg(feature = "ktest")]
@@ -46,7 +54,12 @@ fn kmain(info: &'static hal::BootInfo) -> ! {
             if let Some(t) = cmdline.get("tine.selftest") {
                 monitor::selftest(t);
             }
-            log::info!("no init yet: starting the boot monitor on the console (type 'help')");
+            if let Some((pa, size)) = info.initrd {
+                let s = fs::initramfs::unpack(pa, size);
+                log::info!("initramfs: {} files ({} KiB), {} directories, {} symlinks unpacked", s.files, s.bytes / 1024, s.dirs, s.symlinks);
+            }
+            proc::init::start(&cmdline);
+            log::info!("no init found: starting the boot monitor on the console (type 'help')");
             monitor::run()
         }
     };

@@ -22,6 +22,8 @@ pub struct Platform {
     pub ioapics: usize,
     pub tsc_hz: u64,
     pub apic_timer_hz: u64,
+    /// FADT CENTURY register of the CMOS clock (0: none).
+    pub century: u8,
 }
 
 pub const TICK_HZ: u64 = 250;
@@ -62,6 +64,7 @@ pub fn init(info: &hal::BootInfo) -> Platform {
             .reset_reg
             .filter(|g| g.space_id == 1)
             .map(|g| (g.address as u16, fadt.reset_value));
+        p.century = fadt.century;
         power::configure_acpi(fadt.pm1a_cnt_blk, fadt.pm1b_cnt_blk, a, b, reset);
         info!(
             "ACPI: PM1a_CNT={:#x} S5 SLP_TYP={a}/{b} reset={reset:x?}",
@@ -106,7 +109,10 @@ pub fn init(info: &hal::BootInfo) -> Platform {
                     io.gsi_base,
                     io.gsi_base + lines
                 );
-                trap::register_irq(trap::VEC_SERIAL, |_| serial::handle_irq());
+                trap::register_irq(trap::VEC_SERIAL, |_| {
+                    serial::handle_irq();
+                    crate::console::input_arrived();
+                });
                 match apic::ioapic_route(gsi, trap::VEC_SERIAL, apic::id(), active_low, level) {
                     Ok(()) => serial::enable_rx_interrupt(),
                     Err(e) => warn!("serial: cannot route IRQ 4 (GSI {gsi}): {e}"),

@@ -18,6 +18,7 @@ pub mod cpu;
 pub mod ktest;
 pub mod mem;
 pub mod power;
+pub mod rtc;
 pub mod serial;
 pub mod sync;
 pub mod time;

@@ -91,6 +91,10 @@ pub fn read_byte() -> Option<u8> {
     Some(b)
 }
 
+pub fn has_input() -> bool {
+    RX.lock().len > 0
+}
+
 /// Bytes lost because the ring was full.
 pub fn dropped() -> u64 {
     RX.lock().dropped

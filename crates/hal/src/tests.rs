@@ -438,27 +438,22 @@ ktest!(
 ktest!(
     fn user_page_tables_refuse_kernel_addresses() {
         let mut pt = PageTable::new_user().expect("address space");
-        let pa = frames::alloc_zeroed(0).expect("frame");
+        let frame = frames::Frame::alloc_zeroed().expect("frame");
+        let pa = frame.pa();
         let rw = PageFlags {
             write: true,
             ..PageFlags::default()
         };
-        pt.map_user(0x40_0000, pa, PageSize::Size4K, rw)
-            .expect("user map");
+        pt.map_user(0x40_0000, &frame, rw).expect("user map");
         let (tpa, f, _) = pt.translate(0x40_0000).expect("translate");
         assert_eq!(tpa, pa);
         assert!(f.user && f.write && !f.global);
         assert_eq!(
-            pt.map_user(
-                crate::mem::USER_END - 0x1000 + 0x1000,
-                pa,
-                PageSize::Size4K,
-                rw
-            ),
+            pt.map_user(crate::mem::USER_END, &frame, rw),
             Err(MapError::NotUser)
         );
         assert_eq!(
-            pt.map_user(SCRATCH_REGION, pa, PageSize::Size4K, rw),
+            pt.map_user(SCRATCH_REGION, &frame, rw),
             Err(MapError::NotUser)
         );
         // The kernel half is shared with the kernel table.
@@ -467,7 +462,7 @@ ktest!(
                 .is_some()
         );
         assert_eq!(pt.unmap_user(0x40_0000).expect("unmap").0, pa);
-        frames::free(pa, 0);
+        drop(frame);
     }
 );
 
@@ -480,11 +475,11 @@ const CODE_VA: u64 = 0x40_0000;
 const STACK_VA: u64 = 0x7fff_0000;
 
 /// An address space with `code` at CODE_VA and one stack page below STACK_VA.
-fn user_space(code: &[u8]) -> (PageTable, [u64; 2]) {
+fn user_space(code: &[u8]) -> (PageTable, [frames::Frame; 2]) {
     let mut pt = PageTable::new_user().expect("address space");
-    let text = frames::alloc_zeroed(0).expect("frame");
-    let stack = frames::alloc_zeroed(0).expect("frame");
-    probe::copy_to(phys_to_virt(text), code).expect("copy code");
+    let text = frames::Frame::alloc_zeroed().expect("frame");
+    let stack = frames::Frame::alloc_zeroed().expect("frame");
+    text.write(0, code);
     let rx = PageFlags {
         exec: true,
         ..PageFlags::default()
@@ -493,21 +488,17 @@ fn user_space(code: &[u8]) -> (PageTable, [u64; 2]) {
         write: true,
         ..PageFlags::default()
     };
-    pt.map_user(CODE_VA, text, PageSize::Size4K, rx)
-        .expect("map code");
-    pt.map_user(STACK_VA - PAGE_SIZE, stack, PageSize::Size4K, rw)
-        .expect("map stack");
+    pt.map_user(CODE_VA, &text, rx).expect("map code");
+    pt.map_user(STACK_VA - PAGE_SIZE, &stack, rw).expect("map stack");
     (pt, [text, stack])
 }
 
-fn drop_space(mut pt: PageTable, pages: [u64; 2]) {
+fn drop_space(mut pt: PageTable, pages: [frames::Frame; 2]) {
     let _ = pt.unmap_user(CODE_VA);
     let _ = pt.unmap_user(STACK_VA - PAGE_SIZE);
     KERNEL.lock().activate();
     drop(pt);
-    for p in pages {
-        frames::free(p, 0);
-    }
+    drop(pages);
 }
 
 // mov eax, 39; syscall; mov rdi, rax; mov eax, 60; syscall; ud2

@@ -55,17 +55,17 @@ pub fn start_tick(hz: u64) {
     apic::timer_periodic(trap::VEC_TIMER, per_tick.min(u64::from(u32::MAX)) as u32);
 }
 
-static TICK_HOOK: crate::sync::Once<fn()> = crate::sync::Once::new();
+static TICK_HOOK: crate::sync::Once<fn(bool)> = crate::sync::Once::new();
 
-/// Run `hook` on every tick (the scheduler's time-slice accounting).
-pub fn set_tick_hook(hook: fn()) {
+/// Run `hook(from_user)` on every tick (sleepers, time slices, CPU-time accounting).
+pub fn set_tick_hook(hook: fn(bool)) {
     TICK_HOOK.call_once(|| hook);
 }
 
-fn tick(_frame: &mut trap::TrapFrame) {
+fn tick(frame: &mut trap::TrapFrame) {
     TICKS.fetch_add(1, Ordering::Relaxed);
     if let Some(h) = TICK_HOOK.get() {
-        h();
+        h(frame.from_user());
     }
 }
 

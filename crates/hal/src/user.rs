@@ -542,15 +542,25 @@ struct UserContextRegs {
 // ---------------------------------------------------------------------------------------------
 // Copies between kernel and user memory
 
-/// A user address range was not accessible.
+/// A user address range was not accessible: the first address that faulted (0 if the range
+/// itself was invalid) and whether the access was a write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fault;
+pub struct Fault {
+    pub addr: u64,
+    pub write: bool,
+    /// The range is not a user range at all (no fault handling can fix it).
+    pub bad_range: bool,
+}
 
-fn user_range(addr: u64, len: usize) -> Result<(), Fault> {
+fn user_range(addr: u64, len: usize, write: bool) -> Result<(), Fault> {
     match addr.checked_add(len as u64) {
         Some(end) if end <= USER_END => Ok(()),
-        _ => Err(Fault),
+        _ => Err(Fault { addr, write, bad_range: true }),
     }
+}
+
+fn fault(info: crate::mem::probe::FaultInfo, write: bool) -> Fault {
+    Fault { addr: info.addr, write, bad_range: info.vector() != 14 }
 }
 
 fn with_user_access<R>(f: impl FnOnce() -> R) -> R {
@@ -569,14 +579,14 @@ fn with_user_access<R>(f: impl FnOnce() -> R) -> R {
 
 /// Copy from user memory of the current address space into `dst`.
 pub fn copy_from_user(dst: &mut [u8], src: u64) -> Result<(), Fault> {
-    user_range(src, dst.len())?;
-    with_user_access(|| crate::mem::probe::copy_from(src, dst)).map_err(|_| Fault)
+    user_range(src, dst.len(), false)?;
+    with_user_access(|| crate::mem::probe::copy_from(src, dst)).map_err(|i| fault(i, false))
 }
 
 /// Copy `src` into user memory of the current address space.
 pub fn copy_to_user(dst: u64, src: &[u8]) -> Result<(), Fault> {
-    user_range(dst, src.len())?;
-    with_user_access(|| crate::mem::probe::copy_to(dst, src)).map_err(|_| Fault)
+    user_range(dst, src.len(), true)?;
+    with_user_access(|| crate::mem::probe::copy_to(dst, src)).map_err(|i| fault(i, true))
 }
 
 /// Read a NUL-terminated string of at most `max` bytes (without the NUL) from user memory.

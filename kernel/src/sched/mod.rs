@@ -75,11 +75,15 @@ pub(crate) fn enqueue(t: Arc<Thread>) {
     this_cpu().queue.lock().push_back(t);
 }
 
-/// Called from the timer interrupt.
-pub fn tick() {
+/// Called from the timer interrupt: charge the tick to the running thread and count down its
+/// time slice.
+pub fn tick(from_user: bool) {
     let Some(cpu) = CPUS.get(hal::cpu::index() as usize).and_then(|c| c.get()) else {
         return;
     };
+    if let Some(t) = cpu.current.try_lock().and_then(|c| c.clone()) {
+        t.charge_tick(from_user);
+    }
     let left = cpu.slice_left.load(Ordering::Relaxed);
     if left <= 1 {
         cpu.need_resched.store(true, Ordering::Relaxed);
@@ -132,10 +136,16 @@ pub fn schedule() {
     }
 }
 
-/// After a switch: release the thread that exited before it.
+/// After a switch, on the thread that now runs: release the thread that exited before it and
+/// restore this thread's view of memory.
 pub(crate) fn finish_switch() {
-    let dead = this_cpu().zombie.lock().take();
+    let cpu = this_cpu();
+    let dead = cpu.zombie.lock().take();
     drop(dead);
+    let me = cpu.current.lock().clone();
+    if let Some(t) = me {
+        t.resumed();
+    }
 }
 
 /// End the current thread. Its stack is freed by the next thread to run on this CPU.

@@ -26,6 +26,12 @@ pub struct Thread {
     state: SpinLock<State>,
     /// Woken when the thread dies.
     exited: WaitQueue,
+    /// Run whenever the thread gets the CPU back (user threads re-activate their address space:
+    /// another thread may have switched CR3 while this one slept).
+    resume: hal::sync::Once<Box<dyn Fn() + Send + Sync>>,
+    /// CPU time charged per timer tick, in user and kernel mode.
+    pub user_ticks: core::sync::atomic::AtomicU64,
+    pub sys_ticks: core::sync::atomic::AtomicU64,
 }
 
 type Start = Box<dyn FnOnce() + Send>;
@@ -51,6 +57,9 @@ impl Thread {
             ctx: KernelContext::for_current(),
             state: SpinLock::new(State::Running),
             exited: WaitQueue::new(),
+            resume: hal::sync::Once::new(),
+            user_ticks: Default::default(),
+            sys_ticks: Default::default(),
         })
     }
 
@@ -72,6 +81,9 @@ impl Thread {
             ctx,
             state: SpinLock::new(State::Sleeping),
             exited: WaitQueue::new(),
+            resume: hal::sync::Once::new(),
+            user_ticks: Default::default(),
+            sys_ticks: Default::default(),
         }))
     }
 
@@ -124,6 +136,22 @@ impl Thread {
             }
             _ => {}
         }
+    }
+
+    /// Set the hook run each time this thread resumes after a context switch.
+    pub fn set_resume_hook(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.resume.call_once(|| Box::new(f));
+    }
+
+    pub(super) fn resumed(&self) {
+        if let Some(f) = self.resume.get() {
+            f();
+        }
+    }
+
+    pub(super) fn charge_tick(&self, from_user: bool) {
+        let c = if from_user { &self.user_ticks } else { &self.sys_ticks };
+        c.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     }
 
     pub(super) fn wake_joiners(&self) {

@@ -201,3 +201,27 @@ pub fn instruction_pointer() -> u64 {
     unsafe { asm!("lea {}, [rip]", out(reg) rip, options(nomem, nostack, preserves_flags)) }
     rip
 }
+
+/// 64 random bits: RDRAND when the CPU has it, otherwise a TSC-seeded xorshift (good enough for
+/// address-space layout randomization and AT_RANDOM, not for cryptography).
+pub fn random_u64() -> u64 {
+    use core::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    if cpuid::cpuid(1, 0).ecx & (1 << 30) != 0 {
+        for _ in 0..10 {
+            let v: u64;
+            let ok: u8;
+            // SAFETY: RDRAND is present (CPUID.1:ECX[30]); it only writes the output registers.
+            unsafe { asm!("rdrand {}", "setc {}", out(reg) v, out(reg_byte) ok, options(nomem, nostack)) };
+            if ok != 0 {
+                return v;
+            }
+        }
+    }
+    let mut x = STATE.load(Ordering::Relaxed) ^ rdtsc().wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    STATE.store(x, Ordering::Relaxed);
+    x
+}

@@ -109,3 +109,50 @@ pub fn is_allocated(pa: u64) -> bool {
 pub fn check() -> Result<(), &'static str> {
     FRAMES.lock().as_ref().map_or(Ok(()), |b| b.check())
 }
+
+/// One owned 4 KiB frame, freed when dropped. Reads and writes go through the direct map; this
+/// is how code outside the HAL fills and copies memory it owns (e.g. a process's pages).
+pub struct Frame {
+    pa: u64,
+}
+
+impl Frame {
+    pub fn alloc_zeroed() -> Option<Frame> {
+        alloc_zeroed(0).map(|pa| Frame { pa })
+    }
+
+    pub fn pa(&self) -> u64 {
+        self.pa
+    }
+
+    fn ptr(&self) -> *mut u8 {
+        phys_to_virt(self.pa) as *mut u8
+    }
+
+    /// Copy `data` to `offset` (clipped to the frame).
+    pub fn write(&self, offset: usize, data: &[u8]) {
+        let n = data.len().min((PAGE_SIZE as usize).saturating_sub(offset));
+        // SAFETY: the frame is owned by `self` and mapped in the direct map; the range is clipped
+        // to the frame. Concurrent user-mode access to the same page only races on plain bytes.
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr().add(offset), n) };
+    }
+
+    /// Copy from `offset` into `buf` (clipped to the frame).
+    pub fn read(&self, offset: usize, buf: &mut [u8]) {
+        let n = buf.len().min((PAGE_SIZE as usize).saturating_sub(offset));
+        // SAFETY: as for `write`.
+        unsafe { core::ptr::copy_nonoverlapping(self.ptr().add(offset), buf.as_mut_ptr(), n) };
+    }
+
+    /// Make this frame a copy of `other`.
+    pub fn copy_from(&self, other: &Frame) {
+        // SAFETY: two distinct owned frames (a Frame cannot alias another), both direct-mapped.
+        unsafe { core::ptr::copy_nonoverlapping(other.ptr(), self.ptr(), PAGE_SIZE as usize) };
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        free(self.pa, 0);
+    }
+}

@@ -335,19 +335,15 @@ impl PageTable {
         }
     }
 
-    /// Map a user page. Safe: the user half never holds memory the kernel references directly.
-    pub fn map_user(
-        &mut self,
-        va: u64,
-        pa: u64,
-        size: PageSize,
-        mut flags: PageFlags,
-    ) -> Result<(), MapError> {
-        user_range(va, size.bytes())?;
+    /// Map an owned frame as a 4 KiB user page. Safe: the user half never holds memory the kernel
+    /// references directly, and the frame is not kernel memory. The caller must unmap it before
+    /// the frame is freed (an address space keeps both together).
+    pub fn map_user(&mut self, va: u64, frame: &super::frames::Frame, mut flags: PageFlags) -> Result<(), MapError> {
+        user_range(va, PAGE_SIZE)?;
         flags.user = true;
         flags.global = false;
-        // SAFETY: `va` is a user address (checked above).
-        unsafe { self.map_raw(va, pa, size, flags) }
+        // SAFETY: `va` is a user address (checked above) and `frame` is an allocated frame.
+        unsafe { self.map_raw(va, frame.pa(), PageSize::Size4K, flags) }
     }
 
     /// Unmap a user page and return the frame that was there.
@@ -409,6 +405,11 @@ fn user_range(va: u64, len: u64) -> Result<(), MapError> {
 
 /// The kernel's page table. Every address space shares its upper half.
 pub(crate) static KERNEL: SpinLock<PageTable> = SpinLock::new(PageTable { root: 0 });
+
+/// Switch this CPU to the kernel's own table (before an address space is freed).
+pub fn kernel_table_activate() {
+    KERNEL.lock().activate();
+}
 
 /// Virtual-to-physical translation in the kernel table (for diagnostics and tests).
 pub fn kernel_translate(va: u64) -> Option<(u64, PageFlags, PageSize)> {

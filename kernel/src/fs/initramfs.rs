@@ -1,0 +1,102 @@
+//! Unpacking the initramfs (cpio newc, gzip-compressed or not, possibly several concatenated)
+//! into the in-memory tree, as Linux does before running `/init`.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use cpio::FileType;
+use hal::sync::SpinLock;
+
+use super::ramfs::{self, Node, NodeKind};
+
+#[derive(Default, Debug)]
+pub struct Stats {
+    pub files: usize,
+    pub dirs: usize,
+    pub symlinks: usize,
+    pub bytes: usize,
+    pub skipped: usize,
+}
+
+/// Read the initrd from physical memory and unpack it. Errors are logged; what was unpacked
+/// before an error stays.
+pub fn unpack(pa: u64, size: u64) -> Stats {
+    let mut stats = Stats::default();
+    let mut image = Vec::new();
+    if image.try_reserve_exact(size as usize).is_err() {
+        log::error!("initramfs: no memory for {size} bytes");
+        return stats;
+    }
+    image.resize(size as usize, 0);
+    if !hal::mem::read_phys(pa, &mut image) {
+        log::error!("initramfs: cannot read {size} bytes at {pa:#x}");
+        return stats;
+    }
+    let pieces = match cpio::split_initramfs(&image, 1 << 30) {
+        Ok(p) => p,
+        Err(e) => {
+            log::error!("initramfs: {e:?}");
+            return stats;
+        }
+    };
+    for piece in &pieces {
+        for entry in cpio::read(piece.bytes()) {
+            match entry {
+                Ok(e) => add(&e, &mut stats),
+                Err(err) => {
+                    log::error!("initramfs: bad entry: {err:?}");
+                    break;
+                }
+            }
+        }
+    }
+    stats
+}
+
+fn add(e: &cpio::Entry<'_>, stats: &mut Stats) {
+    if e.name.is_empty() {
+        return;
+    }
+    let root = ramfs::root();
+    let (dir, name) = match ramfs::parent_of(&root, e.name) {
+        Ok(x) => x,
+        Err(_) => {
+            stats.skipped += 1;
+            return;
+        }
+    };
+    let perm = e.mode & 0o7777;
+    let node = match e.file_type {
+        FileType::Directory => {
+            if let Some(existing) = dir.child(name) {
+                if existing.is_dir() {
+                    return;
+                }
+            }
+            stats.dirs += 1;
+            Node::new(NodeKind::Dir(SpinLock::new(Default::default())), ramfs::S_IFDIR | perm, e.uid, e.gid, u64::from(e.mtime))
+        }
+        FileType::Regular => {
+            if e.is_hardlink_placeholder() {
+                stats.skipped += 1;
+                return;
+            }
+            stats.files += 1;
+            stats.bytes += e.data.len();
+            Node::new(NodeKind::File(SpinLock::new(Arc::new(e.data.to_vec()))), ramfs::S_IFREG | perm, e.uid, e.gid, u64::from(e.mtime))
+        }
+        FileType::Symlink => {
+            stats.symlinks += 1;
+            let target = core::str::from_utf8(e.data).unwrap_or("").into();
+            Node::new(NodeKind::Symlink(target), ramfs::S_IFLNK | 0o777, e.uid, e.gid, u64::from(e.mtime))
+        }
+        FileType::CharDevice => Node::new(NodeKind::CharDev(e.rdev_major, e.rdev_minor), ramfs::S_IFCHR | perm, e.uid, e.gid, u64::from(e.mtime)),
+        _ => {
+            stats.skipped += 1;
+            return;
+        }
+    };
+    if dir.insert(name, node).is_err() {
+        stats.skipped += 1;
+    }
+}

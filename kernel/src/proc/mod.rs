@@ -1,0 +1,252 @@
+//! Processes: identity (pid, parent, children, process group, session), credentials, limits,
+//! the address space, and the life cycle — fork, execve, exit, wait. A process has one thread
+//! for now (threads come with `clone`); that thread's kernel loop is in `task.rs`.
+//!
+//! Lifetime: the process table holds weak references; a parent's `children` list holds the
+//! strong ones, so a zombie lives (with its pid and status) until its parent reaps it. Orphans
+//! move to pid 1.
+//!
+//! Lock order: parent's `children` → child's `state`; the table lock is taken alone.
+
+pub mod creds;
+pub mod exec;
+pub mod fork;
+pub mod init;
+pub mod task;
+pub mod wait;
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use abi::errno::Errno;
+use abi::layout::Rlimit;
+use hal::sync::SpinLock;
+
+use crate::fs::file::FdTable;
+use crate::fs::Node;
+use crate::sched::WaitQueue;
+use crate::vm::AddressSpace;
+pub use creds::Creds;
+
+pub type Pid = u32;
+
+/// Linux's default pid_max.
+pub const PID_MAX: u32 = 32768;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcState {
+    Running,
+    /// Exited with this wait status; waiting to be reaped.
+    Zombie(i32),
+}
+
+/// CPU time in nanoseconds, charged per tick.
+#[derive(Default)]
+pub struct Times {
+    pub user_ns: AtomicU64,
+    pub sys_ns: AtomicU64,
+    /// Reaped children's totals (RUSAGE_CHILDREN, times()'s cutime/cstime).
+    pub child_user_ns: AtomicU64,
+    pub child_sys_ns: AtomicU64,
+    pub max_rss_pages: AtomicU64,
+    pub child_max_rss_pages: AtomicU64,
+}
+
+pub struct Process {
+    pub pid: Pid,
+    pub parent: SpinLock<Weak<Process>>,
+    pub children: SpinLock<Vec<Arc<Process>>>,
+    pub state: SpinLock<ProcState>,
+    pub pgid: AtomicU32,
+    pub sid: AtomicU32,
+    pub creds: SpinLock<Creds>,
+    pub umask: AtomicU32,
+    pub rlimits: SpinLock<[Rlimit; 16]>,
+    pub vm: SpinLock<Option<AddressSpace>>,
+    pub cwd: SpinLock<Arc<Node>>,
+    pub fds: SpinLock<FdTable>,
+    /// Signal dispositions as set by rt_sigaction (raw `struct sigaction` bytes) and the mask;
+    /// kept so programs can read back what they set — delivery comes with the signals issue.
+    pub sigactions: SpinLock<[[u8; 32]; 64]>,
+    pub sigmask: AtomicU64,
+    /// Short name (`comm`): the last path component of the executable, 15 bytes at most.
+    pub comm: SpinLock<String>,
+    /// Woken when a child changes state (exits) — wait4/waitid sleep here.
+    pub child_events: WaitQueue,
+    /// vfork: set when the child has exec'd or exited; the parent sleeps on `vfork_wait`.
+    pub vfork_released: core::sync::atomic::AtomicBool,
+    pub vfork_wait: WaitQueue,
+    pub times: Times,
+    /// tid of the (single) thread; `set_tid_address` pointer.
+    pub clear_child_tid: AtomicU64,
+    pub start_ticks: u64,
+}
+
+static TABLE: SpinLock<BTreeMap<Pid, Weak<Process>>> = SpinLock::new(BTreeMap::new());
+static LAST_PID: AtomicU32 = AtomicU32::new(0);
+
+/// A free pid, counting up from the last one and wrapping at PID_MAX as Linux does.
+fn alloc_pid(table: &BTreeMap<Pid, Weak<Process>>) -> Option<Pid> {
+    for _ in 0..PID_MAX {
+        let mut p = LAST_PID.load(Ordering::Relaxed) + 1;
+        if p >= PID_MAX {
+            p = 2; // pid 1 is init's for good; Linux restarts above RESERVED_PIDS
+        }
+        LAST_PID.store(p, Ordering::Relaxed);
+        if !table.contains_key(&p) {
+            return Some(p);
+        }
+    }
+    None
+}
+
+pub fn lookup(pid: Pid) -> Option<Arc<Process>> {
+    TABLE.lock().get(&pid).and_then(Weak::upgrade)
+}
+
+/// Every live or zombie process (for /proc and diagnostics).
+pub fn all() -> Vec<Arc<Process>> {
+    TABLE.lock().values().filter_map(Weak::upgrade).collect()
+}
+
+impl Process {
+    /// A new process with a fresh pid; `template` gives credentials, limits and so on (pid 1
+    /// gets the defaults).
+    pub fn new(parent: Option<&Arc<Process>>, vm: Option<AddressSpace>) -> Result<Arc<Process>, Errno> {
+        let mut table = TABLE.lock();
+        let pid = alloc_pid(&table).ok_or(Errno::EAGAIN)?;
+        let fds = parent.map_or_else(FdTable::with_console, |p| p.fds.lock().clone());
+        let sigactions = parent.map_or([[0u8; 32]; 64], |p| *p.sigactions.lock());
+        let sigmask = parent.map_or(0, |p| p.sigmask.load(Ordering::Relaxed));
+        let (creds, umask, rlimits, cwd, comm, pgid, sid) = match parent {
+            Some(p) => (
+                p.creds.lock().clone(),
+                p.umask.load(Ordering::Relaxed),
+                *p.rlimits.lock(),
+                p.cwd.lock().clone(),
+                p.comm.lock().clone(),
+                p.pgid.load(Ordering::Relaxed),
+                p.sid.load(Ordering::Relaxed),
+            ),
+            None => (Creds::root(), 0o022, default_rlimits(), crate::fs::ramfs::root(), String::from("init"), pid, pid),
+        };
+        let p = Arc::new(Process {
+            pid,
+            parent: SpinLock::new(parent.map(Arc::downgrade).unwrap_or_default()),
+            children: SpinLock::new(Vec::new()),
+            state: SpinLock::new(ProcState::Running),
+            pgid: AtomicU32::new(pgid),
+            sid: AtomicU32::new(sid),
+            creds: SpinLock::new(creds),
+            umask: AtomicU32::new(umask),
+            rlimits: SpinLock::new(rlimits),
+            vm: SpinLock::new(vm),
+            cwd: SpinLock::new(cwd),
+            fds: SpinLock::new(fds),
+            sigactions: SpinLock::new(sigactions),
+            sigmask: AtomicU64::new(sigmask),
+            comm: SpinLock::new(comm),
+            child_events: WaitQueue::new(),
+            vfork_released: core::sync::atomic::AtomicBool::new(false),
+            vfork_wait: WaitQueue::new(),
+            times: Times::default(),
+            clear_child_tid: AtomicU64::new(0),
+            start_ticks: hal::time::ticks(),
+        });
+        table.insert(pid, Arc::downgrade(&p));
+        drop(table);
+        if let Some(parent) = parent {
+            parent.children.lock().push(p.clone());
+        }
+        Ok(p)
+    }
+
+    pub fn ppid(&self) -> Pid {
+        self.parent.lock().upgrade().map_or(0, |p| p.pid)
+    }
+
+    pub fn is_zombie(&self) -> bool {
+        matches!(*self.state.lock(), ProcState::Zombie(_))
+    }
+
+    /// Release vfork's parent (after exec or exit of the child).
+    pub fn release_vfork_parent(&self) {
+        if !self.vfork_released.swap(true, Ordering::SeqCst) {
+            if let Some(parent) = self.parent.lock().upgrade() {
+                parent.vfork_wait.wake_all();
+            }
+        }
+    }
+
+    /// Turn the process into a zombie with wait status `status`: drop its memory, hand its
+    /// children to init, tell the parent. The calling thread then ends.
+    pub fn exit(self: &Arc<Process>, status: i32) {
+        {
+            let mut st = self.state.lock();
+            if *st != ProcState::Running {
+                return;
+            }
+            *st = ProcState::Zombie(status);
+        }
+        self.release_vfork_parent();
+        // Leave the address space before freeing it.
+        hal::mem::paging::kernel_table_activate();
+        let vm = self.vm.lock().take();
+        drop(vm);
+        if self.pid == 1 {
+            init_exited(status);
+        }
+        let orphans: Vec<Arc<Process>> = core::mem::take(&mut *self.children.lock());
+        if !orphans.is_empty() {
+            match lookup(1) {
+                Some(init) => {
+                    for c in &orphans {
+                        *c.parent.lock() = Arc::downgrade(&init);
+                    }
+                    let any_zombie = orphans.iter().any(|c| c.is_zombie());
+                    init.children.lock().extend(orphans);
+                    if any_zombie {
+                        init.child_events.wake_all();
+                    }
+                }
+                None => drop(orphans),
+            }
+        }
+        match self.parent.lock().upgrade() {
+            Some(parent) => {
+                parent.child_events.wake_all();
+            }
+            None => {
+                TABLE.lock().remove(&self.pid);
+            }
+        }
+    }
+
+    /// Remove a reaped zombie from the table (its parent already took it out of `children`).
+    fn forget(&self) {
+        TABLE.lock().remove(&self.pid);
+    }
+}
+
+/// What Linux does when init dies is panic; Tine reports it and powers off with a failure
+/// status so a test run sees it.
+fn init_exited(status: i32) {
+    use abi::wait;
+    if wait::if_exited(status) {
+        log::warn!("init exited with status {}", wait::exit_status(status));
+    } else if wait::if_signaled(status) {
+        log::warn!("init was killed by signal {}", wait::term_sig(status));
+    }
+    hal::kprintln!("Tine: init (pid 1) ended; powering off");
+    hal::power::qemu_exit(0x7f);
+    hal::power::power_off();
+}
+
+/// Resource limits for init, as Linux sets them.
+pub fn default_rlimits() -> [Rlimit; 16] {
+    let total = hal::mem::frames::stats().total;
+    abi::layout::init_rlimits(total)
+}

@@ -1,0 +1,180 @@
+//! A user thread's kernel side: the loop that runs user code and handles why it stopped
+//! (system call, fault, interrupt), and user-memory access for system calls, which resolves
+//! demand-paging faults the way a user access would.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use abi::errno::Errno;
+use hal::user::{Exit, UserContext};
+
+use super::Process;
+use crate::{sched, syscall};
+
+/// What a system call handler sees: the calling process and its thread's registers.
+pub struct Task {
+    pub proc: Arc<Process>,
+    pub ctx: UserContext,
+    pub tid: u32,
+    /// Set by exit/exit_group/execve failure paths: leave the loop.
+    pub exiting: bool,
+}
+
+/// Signals a fault turns into (the signals issue adds handlers; until then they terminate).
+const SIGILL: i32 = 4;
+const SIGTRAP: i32 = 5;
+const SIGBUS: i32 = 7;
+const SIGFPE: i32 = 8;
+const SIGSEGV: i32 = 11;
+
+/// The kernel thread of a user thread: run, handle, repeat until the process exits.
+pub fn run(mut task: Task) {
+    loop {
+        if let Some(vm) = task.proc.vm.lock().as_ref() {
+            vm.activate();
+        }
+        let exit = task.ctx.run();
+        match exit {
+            Exit::Syscall => {
+                hal::arch::enable_interrupts();
+                syscall::dispatch(&mut task);
+            }
+            Exit::Interrupt(v) => {
+                hal::trap::dispatch_irq(v);
+                hal::arch::enable_interrupts();
+            }
+            Exit::Exception { vector, error_code, cr2 } => {
+                hal::arch::enable_interrupts();
+                handle_exception(&mut task, vector, error_code, cr2);
+            }
+        }
+        if task.exiting || task.proc.is_zombie() {
+            break;
+        }
+        if sched::need_resched() {
+            sched::yield_now();
+        }
+    }
+}
+
+fn handle_exception(task: &mut Task, vector: u8, error_code: u64, cr2: u64) {
+    let sig = match vector {
+        14 => {
+            let write = error_code & 2 != 0;
+            let exec = error_code & 0x10 != 0;
+            let resolved = task.proc.vm.lock().as_mut().is_some_and(|vm| vm.handle_fault(cr2, write, exec));
+            if resolved {
+                return;
+            }
+            SIGSEGV
+        }
+        0 | 16 | 19 => SIGFPE,
+        1 | 3 => SIGTRAP,
+        6 => SIGILL,
+        17 => SIGBUS,
+        _ => SIGSEGV,
+    };
+    log::info!(
+        "pid {} ({}): {} at rip {:#x} (addr {:#x}): killed by signal {sig}",
+        task.proc.pid,
+        task.proc.comm.lock().as_str(),
+        hal::trap::report::exception_name(vector),
+        task.ctx.rip,
+        cr2
+    );
+    kill_current(task, abi::wait::signaled(sig, false));
+}
+
+/// End the calling process with a wait status.
+pub fn kill_current(task: &mut Task, status: i32) {
+    task.proc.exit(status);
+    task.exiting = true;
+}
+
+/// Run `f` on user memory, resolving faults through the address space (demand paging) and
+/// retrying, as a user-mode access would. EFAULT if the address is not mapped or not allowed.
+fn with_faults<R>(task: &Task, mut f: impl FnMut() -> Result<R, hal::user::Fault>) -> Result<R, Errno> {
+    for _ in 0..4096 {
+        match f() {
+            Ok(r) => return Ok(r),
+            Err(fault) if !fault.bad_range => {
+                let ok = task.proc.vm.lock().as_mut().is_some_and(|vm| vm.handle_fault(fault.addr, fault.write, false));
+                if !ok {
+                    return Err(Errno::EFAULT);
+                }
+            }
+            Err(_) => return Err(Errno::EFAULT),
+        }
+    }
+    Err(Errno::EFAULT)
+}
+
+impl Task {
+    pub fn read_user(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        with_faults(self, || hal::user::copy_from_user(buf, addr))
+    }
+
+    pub fn write_user(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        with_faults(self, || hal::user::copy_to_user(addr, data))
+    }
+
+    pub fn read_u64(&self, addr: u64) -> Result<u64, Errno> {
+        let mut b = [0u8; 8];
+        self.read_user(addr, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    pub fn write_u64(&self, addr: u64, v: u64) -> Result<(), Errno> {
+        self.write_user(addr, &v.to_le_bytes())
+    }
+
+    pub fn write_i32(&self, addr: u64, v: i32) -> Result<(), Errno> {
+        self.write_user(addr, &v.to_le_bytes())
+    }
+
+    /// A NUL-terminated string of at most `max` bytes; ENAMETOOLONG/E2BIG is the caller's call.
+    pub fn read_cstr(&self, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+        let mut out = Vec::new();
+        let mut at = addr;
+        loop {
+            let mut chunk = [0u8; 256];
+            let n = chunk.len().min((4096 - (at % 4096)) as usize);
+            self.read_user(at, &mut chunk[..n])?;
+            if let Some(pos) = chunk[..n].iter().position(|&b| b == 0) {
+                if out.len() + pos > max {
+                    return Err(Errno::ENAMETOOLONG);
+                }
+                out.extend_from_slice(&chunk[..pos]);
+                return Ok(out);
+            }
+            if out.len() + n > max {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            out.extend_from_slice(&chunk[..n]);
+            at = at.checked_add(n as u64).ok_or(Errno::EFAULT)?;
+        }
+    }
+}
+
+/// Start the first thread of `proc` with registers `ctx`.
+pub fn spawn_user_thread(proc: Arc<Process>, ctx: UserContext, start: bool) -> Result<Arc<sched::Thread>, Errno> {
+    let name = proc.comm.lock().clone();
+    let weak = Arc::downgrade(&proc);
+    let thread = sched::Thread::create(&name, move || {
+        // One thread per process for now: its tid is the pid, as for any main thread on Linux.
+        let tid = proc.pid;
+        run(Task { proc, ctx, tid, exiting: false });
+    })
+    .ok_or(Errno::ENOMEM)?;
+    thread.set_resume_hook(move || {
+        if let Some(p) = weak.upgrade() {
+            if let Some(vm) = p.vm.lock().as_ref() {
+                vm.activate();
+            }
+        }
+    });
+    if start {
+        thread.start();
+    }
+    Ok(thread)
+}

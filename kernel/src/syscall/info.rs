@@ -1,0 +1,106 @@
+//! System information: uname, sysinfo, getrandom, getcpu, sched_getaffinity, reboot.
+
+use abi::errno::Errno;
+use abi::layout::Utsname;
+
+use super::{Args, Result};
+use crate::proc::task::Task;
+
+pub const RELEASE: &str = "6.1.0-tine";
+
+pub fn uname(t: &mut Task, a: Args) -> Result {
+    let version = alloc::format!("#1 SMP PREEMPT_DYNAMIC Tine {} ({})", crate::VERSION, crate::GIT_REV);
+    let u = Utsname {
+        sysname: Utsname::field(b"Linux"),
+        nodename: Utsname::field(b"tine"),
+        release: Utsname::field(RELEASE.as_bytes()),
+        version: Utsname::field(version.as_bytes()),
+        machine: Utsname::field(b"x86_64"),
+        domainname: Utsname::field(b"(none)"),
+    };
+    t.write_user(a.0[0], &u.to_bytes())?;
+    Ok(0)
+}
+
+pub fn sysinfo(t: &mut Task, a: Args) -> Result {
+    // struct sysinfo (112 bytes): uptime, loads[3], totalram, freeram, sharedram, bufferram,
+    // totalswap, freeswap, procs (u16), pad, totalhigh, freehigh, mem_unit (u32).
+    let s = hal::mem::frames::stats();
+    let mut b = [0u8; 112];
+    let put = |b: &mut [u8; 112], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    put(&mut b, 0, crate::time::monotonic_ns() / 1_000_000_000);
+    put(&mut b, 32, s.total * 4096);
+    put(&mut b, 40, s.free * 4096);
+    b[80..82].copy_from_slice(&(crate::proc::all().len() as u16).to_le_bytes());
+    b[104..108].copy_from_slice(&1u32.to_le_bytes());
+    t.write_user(a.0[0], &b)?;
+    Ok(0)
+}
+
+pub fn getrandom(t: &mut Task, a: Args) -> Result {
+    let (buf, len, flags) = (a.0[0], a.0[1], a.0[2]);
+    if flags & !0x7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = len.min(33_554_431);
+    let mut done = 0u64;
+    while done < len {
+        let v = hal::arch::random_u64().to_le_bytes();
+        let n = (len - done).min(8) as usize;
+        t.write_user(buf + done, &v[..n])?;
+        done += n as u64;
+    }
+    Ok(len)
+}
+
+pub fn getcpu(t: &mut Task, a: Args) -> Result {
+    let cpu = hal::cpu::index();
+    if a.0[0] != 0 {
+        t.write_user(a.0[0], &cpu.to_le_bytes())?;
+    }
+    if a.0[1] != 0 {
+        t.write_user(a.0[1], &0u32.to_le_bytes())?;
+    }
+    Ok(0)
+}
+
+pub fn sched_getaffinity(t: &mut Task, a: Args) -> Result {
+    let len = a.0[1];
+    if len < 8 || len % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    t.write_u64(a.0[2], 1)?; // CPU 0 (the only one started)
+    Ok(8)
+}
+
+pub fn reboot(t: &mut Task, a: Args) -> Result {
+    const MAGIC1: u32 = 0xfee1_dead;
+    const MAGIC2: [u32; 4] = [672_274_793, 85_072_278, 369_367_448, 537_993_216];
+    const CMD_RESTART: u32 = 0x0123_4567;
+    const CMD_HALT: u32 = 0xCDEF_0123;
+    const CMD_POWER_OFF: u32 = 0x4321_FEDC;
+    const CMD_CAD_ON: u32 = 0x89AB_CDEF;
+    const CMD_CAD_OFF: u32 = 0;
+    if a.u32(0) != MAGIC1 || !MAGIC2.contains(&a.u32(1)) {
+        return Err(Errno::EINVAL);
+    }
+    if !t.proc.creds.lock().privileged() {
+        return Err(Errno::EPERM);
+    }
+    match a.u32(2) {
+        CMD_POWER_OFF => {
+            hal::kprintln!("reboot: Power down");
+            hal::power::power_off()
+        }
+        CMD_RESTART => {
+            hal::kprintln!("reboot: Restarting system");
+            hal::power::reboot()
+        }
+        CMD_HALT => {
+            hal::kprintln!("reboot: System halted");
+            hal::arch::halt_forever()
+        }
+        CMD_CAD_ON | CMD_CAD_OFF => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}

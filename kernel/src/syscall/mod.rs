@@ -1,0 +1,169 @@
+//! System calls: the table indexed by Linux x86-64 numbers, argument decoding, the optional
+//! strace-style trace (`trace=syscalls` on the command line), and `-ENOSYS` with one log line
+//! for numbers Tine does not implement. Handlers are thin: decode, call the subsystem, encode.
+
+mod fs;
+mod info;
+mod mem;
+mod process;
+mod signal;
+mod time;
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use abi::errno::Errno;
+use abi::sysno as nr;
+
+use crate::proc::task::Task;
+
+pub type Result = core::result::Result<u64, Errno>;
+
+/// The six argument registers of the x86-64 system-call convention.
+#[derive(Clone, Copy, Debug)]
+pub struct Args(pub [u64; 6]);
+
+impl Args {
+    pub fn i32(&self, i: usize) -> i32 {
+        self.0[i] as i32
+    }
+    pub fn u32(&self, i: usize) -> u32 {
+        self.0[i] as u32
+    }
+}
+
+static TRACE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_trace(on: bool) {
+    TRACE.store(on, Ordering::Relaxed);
+}
+
+/// Handle the system call in `task.ctx` and store the result in rax.
+pub fn dispatch(task: &mut Task) {
+    let n = task.ctx.rax;
+    let c = &task.ctx;
+    let args = Args([c.rdi, c.rsi, c.rdx, c.r10, c.r8, c.r9]);
+    let result = call(task, n, args);
+    if TRACE.load(Ordering::Relaxed) {
+        trace(task, n, &args, &result);
+    }
+    // execve succeeded: the registers already belong to the new program (rax = 0).
+    if n == nr::EXECVE && result.is_ok() {
+        return;
+    }
+    task.ctx.rax = match result {
+        Ok(v) => v,
+        Err(e) => e.as_ret() as u64,
+    };
+}
+
+fn trace(task: &Task, n: u64, a: &Args, r: &Result) {
+    let name = nr::name(n).unwrap_or("?");
+    let res = match r {
+        Ok(v) if *v > 0xffff => alloc::format!("{v:#x}"),
+        Ok(v) => alloc::format!("{v}"),
+        Err(e) => alloc::format!("-1 {}", e.name()),
+    };
+    hal::kprintln!("[pid {:>4}] {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {res}", task.proc.pid, a.0[0], a.0[1], a.0[2], a.0[3], a.0[4], a.0[5]);
+}
+
+fn call(t: &mut Task, n: u64, a: Args) -> Result {
+    match n {
+        nr::READ => fs::read(t, a),
+        nr::WRITE => fs::write(t, a),
+        nr::OPEN => fs::openat(t, fs::AT_FDCWD, a.0[0], a.u32(1), a.u32(2)),
+        nr::CLOSE => fs::close(t, a),
+        nr::STAT => fs::stat_path(t, fs::AT_FDCWD, a.0[0], a.0[1], 0),
+        nr::FSTAT => fs::fstat(t, a),
+        nr::LSTAT => fs::stat_path(t, fs::AT_FDCWD, a.0[0], a.0[1], fs::AT_SYMLINK_NOFOLLOW),
+        nr::POLL => fs::poll(t, a),
+        nr::LSEEK => fs::lseek(t, a),
+        nr::MMAP => mem::mmap(t, a),
+        nr::MPROTECT => mem::mprotect(t, a),
+        nr::MUNMAP => mem::munmap(t, a),
+        nr::BRK => mem::brk(t, a),
+        nr::RT_SIGACTION => signal::rt_sigaction(t, a),
+        nr::RT_SIGPROCMASK => signal::rt_sigprocmask(t, a),
+        nr::IOCTL => fs::ioctl(t, a),
+        nr::PREAD64 => fs::pread(t, a),
+        nr::READV => fs::readv(t, a),
+        nr::WRITEV => fs::writev(t, a),
+        nr::ACCESS => fs::faccessat(t, fs::AT_FDCWD, a.0[0], a.u32(1)),
+        nr::SCHED_YIELD => {
+            crate::sched::yield_now();
+            Ok(0)
+        }
+        nr::MADVISE => Ok(0),
+        nr::DUP => fs::dup(t, a),
+        nr::DUP2 => fs::dup2(t, a.i32(0), a.i32(1), 0, false),
+        nr::NANOSLEEP => time::nanosleep(t, a),
+        nr::GETPID => Ok(u64::from(t.proc.pid)),
+        nr::CLONE => process::clone(t, a),
+        nr::FORK => process::fork(t),
+        nr::VFORK => process::vfork(t),
+        nr::EXECVE => process::execve(t, a),
+        nr::EXIT => process::exit(t, a),
+        nr::WAIT4 => process::wait4(t, a),
+        nr::UNAME => info::uname(t, a),
+        nr::FCNTL => fs::fcntl(t, a),
+        nr::GETCWD => fs::getcwd(t, a),
+        nr::CHDIR => fs::chdir(t, a),
+        nr::READLINK => fs::readlinkat(t, fs::AT_FDCWD, a.0[0], a.0[1], a.0[2]),
+        nr::UMASK => Ok(u64::from(t.proc.umask.swap(a.u32(0) & 0o777, Ordering::Relaxed))),
+        nr::GETTIMEOFDAY => time::gettimeofday(t, a),
+        nr::GETRLIMIT => process::getrlimit(t, a),
+        nr::GETRUSAGE => process::getrusage(t, a),
+        nr::SYSINFO => info::sysinfo(t, a),
+        nr::TIMES => process::times(t, a),
+        nr::GETUID | nr::GETGID | nr::GETEUID | nr::GETEGID => process::get_id(t, n),
+        nr::SETUID => process::set_ids(t, n, a),
+        nr::SETGID | nr::SETREUID | nr::SETREGID | nr::SETRESUID | nr::SETRESGID | nr::SETFSUID | nr::SETFSGID => process::set_ids(t, n, a),
+        nr::GETRESUID | nr::GETRESGID => process::getres(t, n, a),
+        nr::GETGROUPS => process::getgroups(t, a),
+        nr::SETGROUPS => process::setgroups(t, a),
+        nr::SETPGID => process::setpgid(t, a),
+        nr::GETPPID => Ok(u64::from(t.proc.ppid())),
+        nr::GETPGRP => Ok(u64::from(t.proc.pgid.load(Ordering::Relaxed))),
+        nr::SETSID => process::setsid(t),
+        nr::GETPGID => process::getpgid(t, a),
+        nr::GETSID => process::getsid(t, a),
+        nr::SIGALTSTACK => signal::sigaltstack(t, a),
+        nr::ARCH_PRCTL => process::arch_prctl(t, a),
+        nr::PRCTL => process::prctl(t, a),
+        nr::SETRLIMIT => process::setrlimit(t, a),
+        nr::REBOOT => info::reboot(t, a),
+        nr::GETTID => Ok(u64::from(t.proc.pid)),
+        nr::TIME => time::time(t, a),
+        nr::SCHED_GETAFFINITY => info::sched_getaffinity(t, a),
+        nr::SET_TID_ADDRESS => {
+            t.proc.clear_child_tid.store(a.0[0], Ordering::Relaxed);
+            Ok(u64::from(t.proc.pid))
+        }
+        nr::CLOCK_GETTIME => time::clock_gettime(t, a),
+        nr::CLOCK_GETRES => time::clock_getres(t, a),
+        nr::CLOCK_NANOSLEEP => time::clock_nanosleep(t, a),
+        nr::EXIT_GROUP => process::exit(t, a),
+        nr::WAITID => process::waitid(t, a),
+        nr::OPENAT => fs::openat(t, a.i32(0), a.0[1], a.u32(2), a.u32(3)),
+        nr::NEWFSTATAT => fs::stat_path(t, a.i32(0), a.0[1], a.0[2], a.u32(3)),
+        nr::READLINKAT => fs::readlinkat(t, a.i32(0), a.0[1], a.0[2], a.0[3]),
+        nr::FACCESSAT | nr::FACCESSAT2 => fs::faccessat(t, a.i32(0), a.0[1], a.u32(2)),
+        nr::SET_ROBUST_LIST => Ok(0),
+        nr::DUP3 => fs::dup2(t, a.i32(0), a.i32(1), a.u32(2), true),
+        nr::PRLIMIT64 => process::prlimit64(t, a),
+        nr::GETCPU => info::getcpu(t, a),
+        nr::GETRANDOM => info::getrandom(t, a),
+        nr::GETDENTS64 => fs::getdents64(t, a),
+        _ => {
+            unknown(n);
+            Err(Errno::ENOSYS)
+        }
+    }
+}
+
+/// Log an unimplemented system call once per number.
+fn unknown(n: u64) {
+    static SEEN: hal::sync::SpinLock<alloc::collections::BTreeSet<u64>> = hal::sync::SpinLock::new(alloc::collections::BTreeSet::new());
+    if SEEN.lock().insert(n) {
+        log::warn!("unimplemented system call {n} ({}): ENOSYS", nr::name(n).unwrap_or("unknown"));
+    }
+}

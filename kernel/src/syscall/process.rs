@@ -1,0 +1,405 @@
+//! Process system calls: fork/vfork/clone, execve, exit, wait4/waitid, ids and credentials,
+//! process groups and sessions, resource limits and usage, arch_prctl, prctl.
+
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+
+use abi::errno::Errno;
+use abi::layout::{Rlimit, Rusage, Siginfo, SigFields, Timeval, Tms};
+use abi::sysno as nr;
+use abi::wait as w;
+
+use super::{Args, Result};
+use crate::proc::fork::{self, CloneArgs};
+use crate::proc::task::Task;
+use crate::proc::wait::{self as pwait, Selector};
+use crate::proc::{self, exec};
+
+pub fn fork(t: &mut Task) -> Result {
+    Ok(u64::from(fork::fork(t)?))
+}
+
+pub fn vfork(t: &mut Task) -> Result {
+    Ok(u64::from(fork::vfork(t)?))
+}
+
+/// clone(flags, stack, parent_tid, child_tid, tls) — the x86-64 argument order.
+pub fn clone(t: &mut Task, a: Args) -> Result {
+    let args = CloneArgs { flags: a.0[0], stack: a.0[1], parent_tid: a.0[2], child_tid: a.0[3], tls: a.0[4] };
+    Ok(u64::from(fork::clone(t, args)?))
+}
+
+/// Read a NULL-terminated array of string pointers (argv or envp) with Linux's limits.
+fn string_array(t: &Task, ptr: u64) -> core::result::Result<Vec<Vec<u8>>, Errno> {
+    let mut out = Vec::new();
+    if ptr == 0 {
+        return Ok(out);
+    }
+    let mut total = 0usize;
+    for i in 0.. {
+        let p = t.read_u64(ptr + i * 8)?;
+        if p == 0 {
+            break;
+        }
+        let s = t.read_cstr(p, abi::stack::MAX_ARG_STRLEN - 1).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
+        total += s.len() + 1 + 8;
+        if total > abi::stack::ARG_MAX {
+            return Err(Errno::E2BIG);
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
+pub fn execve(t: &mut Task, a: Args) -> Result {
+    let path = t.read_cstr(a.0[0], 4095)?;
+    let argv = string_array(t, a.0[1])?;
+    let envp = string_array(t, a.0[2])?;
+    exec::execve(t, path, argv, envp)?;
+    t.proc.fds.lock().close_on_exec();
+    Ok(0)
+}
+
+/// exit and exit_group (one thread per process, so they are the same for now).
+pub fn exit(t: &mut Task, a: Args) -> Result {
+    crate::proc::task::kill_current(t, w::exited(a.i32(0)));
+    Ok(0)
+}
+
+fn timeval(ns: u64) -> Timeval {
+    Timeval { sec: (ns / 1_000_000_000) as i64, usec: ((ns % 1_000_000_000) / 1000) as i64 }
+}
+
+fn rusage_bytes(user_ns: u64, sys_ns: u64, max_rss_pages: u64) -> [u8; 144] {
+    let r = Rusage { utime: timeval(user_ns), stime: timeval(sys_ns), maxrss: (max_rss_pages * 4) as i64, ..Rusage::default() };
+    r.to_bytes()
+}
+
+pub fn wait4(t: &mut Task, a: Args) -> Result {
+    let (pid, status_ptr, options, ru) = (a.i32(0), a.0[1], a.i32(2), a.0[3]);
+    if options & !(w::WNOHANG | w::WUNTRACED | w::WCONTINUED | w::__WALL | w::__WCLONE | w::__WNOTHREAD) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let sel = Selector::from_wait4(pid, &t.proc);
+    match pwait::wait(&t.proc, sel, options & !w::WNOWAIT)? {
+        None => Ok(0),
+        Some(r) => {
+            if status_ptr != 0 {
+                t.write_i32(status_ptr, r.status)?;
+            }
+            if ru != 0 {
+                t.write_user(ru, &rusage_bytes(r.user_ns, r.sys_ns, r.max_rss_pages))?;
+            }
+            Ok(u64::from(r.pid))
+        }
+    }
+}
+
+pub fn waitid(t: &mut Task, a: Args) -> Result {
+    let (idtype, id, info, options, ru) = (a.i32(0), a.u32(1), a.0[2], a.i32(3), a.0[4]);
+    if options & !(w::WNOHANG | w::WNOWAIT | w::WEXITED | w::WSTOPPED | w::WCONTINUED | w::__WALL | w::__WCLONE | w::__WNOTHREAD) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if options & (w::WEXITED | w::WSTOPPED | w::WCONTINUED) == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let sel = match idtype {
+        w::P_ALL => Selector::Any,
+        w::P_PID if id > 0 => Selector::Pid(id),
+        w::P_PGID => Selector::Pgid(if id == 0 { t.proc.pgid.load(Ordering::Relaxed) } else { id }),
+        _ => return Err(Errno::EINVAL),
+    };
+    if options & w::WEXITED == 0 {
+        // Only exits are reported until job control exists: nothing else can happen.
+        return if options & w::WNOHANG != 0 { Ok(0) } else { Err(Errno::ECHILD) };
+    }
+    let found = pwait::wait(&t.proc, sel, options)?;
+    if info != 0 {
+        let si = match &found {
+            None => Siginfo::default(),
+            Some(r) => {
+                let (code, status) = if w::if_exited(r.status) { (w::CLD_EXITED, w::exit_status(r.status)) } else { (if w::core_dumped(r.status) { w::CLD_DUMPED } else { w::CLD_KILLED }, w::term_sig(r.status)) };
+                Siginfo {
+                    signo: 17,
+                    errno: 0,
+                    code,
+                    fields: SigFields::Child { pid: r.pid as i32, uid: r.uid, status, utime: (r.user_ns / 10_000_000) as i64, stime: (r.sys_ns / 10_000_000) as i64 },
+                }
+            }
+        };
+        t.write_user(info, &si.to_bytes())?;
+    }
+    if ru != 0 {
+        let bytes = found.as_ref().map_or([0u8; 144], |r| rusage_bytes(r.user_ns, r.sys_ns, r.max_rss_pages));
+        t.write_user(ru, &bytes)?;
+    }
+    Ok(0)
+}
+
+pub fn get_id(t: &mut Task, n: u64) -> Result {
+    let c = t.proc.creds.lock();
+    Ok(u64::from(match n {
+        nr::GETUID => c.uid,
+        nr::GETEUID => c.euid,
+        nr::GETGID => c.gid,
+        _ => c.egid,
+    }))
+}
+
+pub fn getres(t: &mut Task, n: u64, a: Args) -> Result {
+    let c = t.proc.creds.lock().clone();
+    let ids = if n == nr::GETRESUID { [c.uid, c.euid, c.suid] } else { [c.gid, c.egid, c.sgid] };
+    for (i, id) in ids.iter().enumerate() {
+        t.write_user(a.0[i], &id.to_le_bytes())?;
+    }
+    Ok(0)
+}
+
+pub fn set_ids(t: &mut Task, n: u64, a: Args) -> Result {
+    let mut c = t.proc.creds.lock();
+    let (x, y, z) = (a.u32(0), a.u32(1), a.u32(2));
+    match n {
+        nr::SETUID => c.setuid(x)?,
+        nr::SETGID => c.setgid(x)?,
+        nr::SETREUID => c.setreuid(x, y)?,
+        nr::SETREGID => c.setregid(x, y)?,
+        nr::SETRESUID => c.setresuid(x, y, z)?,
+        nr::SETRESGID => c.setresgid(x, y, z)?,
+        nr::SETFSUID => return Ok(u64::from(c.setfsuid(x))),
+        nr::SETFSGID => return Ok(u64::from(c.setfsgid(x))),
+        _ => return Err(Errno::ENOSYS),
+    }
+    Ok(0)
+}
+
+const NGROUPS_MAX: u64 = 65536;
+
+pub fn getgroups(t: &mut Task, a: Args) -> Result {
+    let groups = t.proc.creds.lock().groups.clone();
+    let size = a.i32(0);
+    if size < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if size == 0 {
+        return Ok(groups.len() as u64);
+    }
+    if (size as usize) < groups.len() {
+        return Err(Errno::EINVAL);
+    }
+    let bytes: Vec<u8> = groups.iter().flat_map(|g| g.to_le_bytes()).collect();
+    t.write_user(a.0[1], &bytes)?;
+    Ok(groups.len() as u64)
+}
+
+pub fn setgroups(t: &mut Task, a: Args) -> Result {
+    let n = a.0[0];
+    if n > NGROUPS_MAX {
+        return Err(Errno::EINVAL);
+    }
+    if !t.proc.creds.lock().privileged() {
+        return Err(Errno::EPERM);
+    }
+    let mut bytes = alloc::vec![0u8; n as usize * 4];
+    t.read_user(a.0[1], &mut bytes)?;
+    let mut groups: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    groups.sort_unstable();
+    t.proc.creds.lock().groups = groups;
+    Ok(0)
+}
+
+pub fn setpgid(t: &mut Task, a: Args) -> Result {
+    let (pid, pgid) = (a.i32(0), a.i32(1));
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let target = if pid == 0 || pid as u32 == t.proc.pid {
+        t.proc.clone()
+    } else {
+        let child = t.proc.children.lock().iter().find(|c| c.pid == pid as u32).cloned();
+        child.ok_or(Errno::ESRCH)?
+    };
+    let sid = t.proc.sid.load(Ordering::Relaxed);
+    if target.sid.load(Ordering::Relaxed) != sid {
+        return Err(Errno::EPERM);
+    }
+    if target.sid.load(Ordering::Relaxed) == target.pid {
+        return Err(Errno::EPERM); // a session leader cannot change its group
+    }
+    let pgid = if pgid == 0 { target.pid } else { pgid as u32 };
+    if pgid != target.pid && !proc::all().iter().any(|p| p.pgid.load(Ordering::Relaxed) == pgid && p.sid.load(Ordering::Relaxed) == sid) {
+        return Err(Errno::EPERM);
+    }
+    target.pgid.store(pgid, Ordering::Relaxed);
+    Ok(0)
+}
+
+fn target(t: &Task, pid: i32) -> core::result::Result<alloc::sync::Arc<proc::Process>, Errno> {
+    if pid == 0 {
+        return Ok(t.proc.clone());
+    }
+    if pid < 0 {
+        return Err(Errno::ESRCH);
+    }
+    proc::lookup(pid as u32).ok_or(Errno::ESRCH)
+}
+
+pub fn getpgid(t: &mut Task, a: Args) -> Result {
+    Ok(u64::from(target(t, a.i32(0))?.pgid.load(Ordering::Relaxed)))
+}
+
+pub fn getsid(t: &mut Task, a: Args) -> Result {
+    Ok(u64::from(target(t, a.i32(0))?.sid.load(Ordering::Relaxed)))
+}
+
+pub fn setsid(t: &mut Task) -> Result {
+    let pid = t.proc.pid;
+    if proc::all().iter().any(|p| p.pgid.load(Ordering::Relaxed) == pid) && t.proc.pgid.load(Ordering::Relaxed) == pid {
+        return Err(Errno::EPERM); // already a process-group leader
+    }
+    t.proc.sid.store(pid, Ordering::Relaxed);
+    t.proc.pgid.store(pid, Ordering::Relaxed);
+    Ok(u64::from(pid))
+}
+
+fn check_resource(r: u32) -> core::result::Result<usize, Errno> {
+    if r as usize >= abi::layout::RLIM_NLIMITS { Err(Errno::EINVAL) } else { Ok(r as usize) }
+}
+
+pub fn getrlimit(t: &mut Task, a: Args) -> Result {
+    let r = check_resource(a.u32(0))?;
+    let l = t.proc.rlimits.lock()[r];
+    t.write_user(a.0[1], &l.to_bytes())?;
+    Ok(0)
+}
+
+fn set_limit(t: &Task, p: &proc::Process, r: usize, new: Rlimit) -> core::result::Result<(), Errno> {
+    if new.cur > new.max {
+        return Err(Errno::EINVAL);
+    }
+    let mut limits = p.rlimits.lock();
+    if new.max > limits[r].max && !t.proc.creds.lock().privileged() {
+        return Err(Errno::EPERM);
+    }
+    if r == abi::layout::RLIMIT_NOFILE as usize && new.max > 1 << 20 {
+        return Err(Errno::EPERM); // fs.nr_open
+    }
+    limits[r] = new;
+    Ok(())
+}
+
+fn read_rlimit(t: &Task, addr: u64) -> core::result::Result<Rlimit, Errno> {
+    let mut b = [0u8; 16];
+    t.read_user(addr, &mut b)?;
+    Ok(Rlimit::from_bytes(&b))
+}
+
+pub fn setrlimit(t: &mut Task, a: Args) -> Result {
+    let r = check_resource(a.u32(0))?;
+    let new = read_rlimit(t, a.0[1])?;
+    set_limit(t, &t.proc.clone(), r, new)?;
+    Ok(0)
+}
+
+pub fn prlimit64(t: &mut Task, a: Args) -> Result {
+    let (pid, r, new_ptr, old_ptr) = (a.i32(0), a.u32(1), a.0[2], a.0[3]);
+    let r = check_resource(r)?;
+    let p = target(t, pid)?;
+    if !alloc::sync::Arc::ptr_eq(&p, &t.proc) {
+        let (me, them) = (t.proc.creds.lock().clone(), p.creds.lock().clone());
+        if !me.privileged() && (me.uid != them.uid || me.uid != them.euid || me.uid != them.suid) {
+            return Err(Errno::EPERM);
+        }
+    }
+    let new = if new_ptr != 0 { Some(read_rlimit(t, new_ptr)?) } else { None };
+    let old = p.rlimits.lock()[r];
+    if let Some(n) = new {
+        set_limit(t, &p, r, n)?;
+    }
+    if old_ptr != 0 {
+        t.write_user(old_ptr, &old.to_bytes())?;
+    }
+    Ok(0)
+}
+
+/// User and system time of the calling process: its running thread plus what exited threads
+/// already charged to the process.
+fn own_times(t: &Task) -> (u64, u64) {
+    let th = crate::sched::current();
+    let tick = crate::time::TICK_NS;
+    let tm = &t.proc.times;
+    (
+        th.user_ticks.load(Ordering::Relaxed) * tick + tm.user_ns.load(Ordering::Relaxed),
+        th.sys_ticks.load(Ordering::Relaxed) * tick + tm.sys_ns.load(Ordering::Relaxed),
+    )
+}
+
+pub fn getrusage(t: &mut Task, a: Args) -> Result {
+    let (user, sys, rss) = match a.i32(0) {
+        0 | 1 => {
+            let (u, s) = own_times(t);
+            let rss = t.proc.vm.lock().as_ref().map_or(0, |v| v.resident_pages()) as u64;
+            (u, s, rss.max(t.proc.times.max_rss_pages.load(Ordering::Relaxed)))
+        }
+        -1 => {
+            let tm = &t.proc.times;
+            (tm.child_user_ns.load(Ordering::Relaxed), tm.child_sys_ns.load(Ordering::Relaxed), tm.child_max_rss_pages.load(Ordering::Relaxed))
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    t.write_user(a.0[1], &rusage_bytes(user, sys, rss))?;
+    Ok(0)
+}
+
+/// times(): clock ticks at 100 Hz (USER_HZ), and the return value counts from boot.
+pub fn times(t: &mut Task, a: Args) -> Result {
+    let to_clk = |ns: u64| (ns / 10_000_000) as i64;
+    if a.0[0] != 0 {
+        let (u, s) = own_times(t);
+        let tm = &t.proc.times;
+        let v = Tms { utime: to_clk(u), stime: to_clk(s), cutime: to_clk(tm.child_user_ns.load(Ordering::Relaxed)), cstime: to_clk(tm.child_sys_ns.load(Ordering::Relaxed)) };
+        t.write_user(a.0[0], &v.to_bytes())?;
+    }
+    Ok(crate::time::monotonic_ns() / 10_000_000)
+}
+
+pub fn arch_prctl(t: &mut Task, a: Args) -> Result {
+    const ARCH_SET_GS: u64 = 0x1001;
+    const ARCH_SET_FS: u64 = 0x1002;
+    const ARCH_GET_FS: u64 = 0x1003;
+    const ARCH_GET_GS: u64 = 0x1004;
+    let canonical = |v: u64| v < 0x0000_8000_0000_0000;
+    match a.0[0] {
+        ARCH_SET_FS if canonical(a.0[1]) => t.ctx.fs_base = a.0[1],
+        ARCH_SET_GS if canonical(a.0[1]) => t.ctx.gs_base = a.0[1],
+        ARCH_SET_FS | ARCH_SET_GS => return Err(Errno::EPERM),
+        ARCH_GET_FS => t.write_u64(a.0[1], t.ctx.fs_base)?,
+        ARCH_GET_GS => t.write_u64(a.0[1], t.ctx.gs_base)?,
+        _ => return Err(Errno::EINVAL),
+    }
+    Ok(0)
+}
+
+pub fn prctl(t: &mut Task, a: Args) -> Result {
+    const PR_SET_NAME: u64 = 15;
+    const PR_GET_NAME: u64 = 16;
+    match a.0[0] {
+        PR_SET_NAME => {
+            let mut b = [0u8; 16];
+            // The name may sit at the end of a page: read up to the NUL byte by byte if needed.
+            let s = t.read_cstr(a.0[1], 4096).or_else(|_| t.read_user(a.0[1], &mut b).map(|_| b.to_vec()))?;
+            let mut name = alloc::string::String::from_utf8_lossy(&s[..s.len().min(15)]).into_owned();
+            name.truncate(15);
+            *t.proc.comm.lock() = name;
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut b = [0u8; 16];
+            let comm = t.proc.comm.lock().clone();
+            let n = comm.len().min(15);
+            b[..n].copy_from_slice(&comm.as_bytes()[..n]);
+            t.write_user(a.0[1], &b)?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
