@@ -25,20 +25,22 @@ pub fn read(buf: &mut [u8]) -> usize {
     if buf.is_empty() {
         return 0;
     }
-    INPUT.wait_until(|| hal::serial::read_byte().map(|b| {
-        buf[0] = b;
-        let mut n = 1;
-        while n < buf.len() {
-            match hal::serial::read_byte() {
-                Some(b) => {
-                    buf[n] = b;
-                    n += 1;
+    INPUT.wait_until(|| {
+        hal::serial::read_byte().map(|b| {
+            buf[0] = b;
+            let mut n = 1;
+            while n < buf.len() {
+                match hal::serial::read_byte() {
+                    Some(b) => {
+                        buf[n] = b;
+                        n += 1;
+                    }
+                    None => break,
                 }
-                None => break,
             }
-        }
-        n
-    }))
+            n
+        })
+    })
 }
 
 // Terminal attributes. The line discipline (canonical mode, echo, signals) and job control are
@@ -81,7 +83,8 @@ const fn default_termios() -> [u8; TERMIOS_SIZE] {
     t
 }
 
-static TERMIOS: hal::sync::SpinLock<[u8; TERMIOS_SIZE]> = hal::sync::SpinLock::new(default_termios());
+static TERMIOS: hal::sync::SpinLock<[u8; TERMIOS_SIZE]> =
+    hal::sync::SpinLock::new(default_termios());
 static WINSIZE: hal::sync::SpinLock<[u8; 8]> = hal::sync::SpinLock::new([24, 0, 80, 0, 0, 0, 0, 0]);
 
 pub fn ioctl(t: &crate::proc::task::Task, cmd: u32, arg: u64) -> crate::syscall::Result {

@@ -54,9 +54,15 @@ fn kmain(info: &'static hal::BootInfo) -> ! {
             if let Some(t) = cmdline.get("tine.selftest") {
                 monitor::selftest(t);
             }
-            if let Some((pa, size)) = info.initrd {
-                let s = fs::initramfs::unpack(pa, size);
-                log::info!("initramfs: {} files ({} KiB), {} directories, {} symlinks unpacked", s.files, s.bytes / 1024, s.dirs, s.symlinks);
+            if info.initrd.is_some() {
+                let s = fs::initramfs::unpack();
+                log::info!(
+                    "initramfs: {} files ({} KiB), {} directories, {} symlinks unpacked",
+                    s.files,
+                    s.bytes / 1024,
+                    s.dirs,
+                    s.symlinks
+                );
             }
             proc::init::start(&cmdline);
             log::info!("no init found: starting the boot monitor on the console (type 'help')");

@@ -20,7 +20,9 @@ pub fn init(century_reg: u8) {
             REALTIME_OFFSET_NS.store(offset, Ordering::Relaxed);
             log::info!("time: CMOS clock says {y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC");
         }
-        None => log::warn!("time: CMOS clock unreadable ({y}-{mo}-{d} {h}:{mi}:{s}); realtime starts at 1970"),
+        None => log::warn!(
+            "time: CMOS clock unreadable ({y}-{mo}-{d} {h}:{mi}:{s}); realtime starts at 1970"
+        ),
     }
 }
 

@@ -10,6 +10,7 @@ mod qemu;
 mod setup;
 mod symbols;
 mod test;
+mod user;
 
 use std::process::ExitCode;
 

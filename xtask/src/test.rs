@@ -87,6 +87,17 @@ pub fn cmd_test(args: &[String]) -> Result<(), String> {
             Err(e) => r.record("boot::build", Err(e)),
         }
     }
+    if want("user") {
+        println!("== user-space conformance (host Linux vs Tine)");
+        match kbuild::build(BuildOpts::default()) {
+            Ok(k) => {
+                for (name, outcome) in crate::user::run_all(&k) {
+                    r.record(&name, outcome);
+                }
+            }
+            Err(e) => r.record("user::build", Err(e)),
+        }
+    }
     if !r.failures.is_empty() {
         println!("failed: {}", r.failures.join(", "));
     }

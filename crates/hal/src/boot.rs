@@ -63,6 +63,16 @@ struct Early {
 static EARLY: Once<Early> = Once::new();
 static BOOT_INFO: Once<BootInfo> = Once::new();
 
+/// The initramfs image in place (reserved memory, never handed out or written).
+pub fn initrd_bytes() -> Option<&'static [u8]> {
+    let (pa, size) = info()?.initrd?;
+    let len = usize::try_from(size).ok()?;
+    pa.checked_add(size)?;
+    // SAFETY: boot removed [pa, pa + size) from the usable memory, so no frame there is ever
+    // allocated or written; the direct map covers it (it is RAM listed in the firmware map).
+    Some(unsafe { core::slice::from_raw_parts(phys_to_virt(pa) as *const u8, len) })
+}
+
 /// What boot found, once the kernel's main function has been entered.
 pub fn info() -> Option<&'static BootInfo> {
     BOOT_INFO.get()

@@ -15,7 +15,19 @@ pub fn read(century_reg: u8) -> (u32, u32, u32, u32, u32, u32) {
         while reg(0x0A) & 0x80 != 0 {
             crate::arch::pause();
         }
-        [reg(0x00), reg(0x02), reg(0x04), reg(0x07), reg(0x08), reg(0x09), if century_reg != 0 { reg(century_reg) } else { 0 }]
+        [
+            reg(0x00),
+            reg(0x02),
+            reg(0x04),
+            reg(0x07),
+            reg(0x08),
+            reg(0x09),
+            if century_reg != 0 {
+                reg(century_reg)
+            } else {
+                0
+            },
+        ]
     };
     let mut a = snapshot();
     loop {
@@ -27,12 +39,29 @@ pub fn read(century_reg: u8) -> (u32, u32, u32, u32, u32, u32) {
     }
     let status_b = reg(0x0B);
     let bcd = status_b & 0x04 == 0;
-    let conv = |v: u8| if bcd { u32::from((v & 0x0F) + (v >> 4) * 10) } else { u32::from(v) };
+    let conv = |v: u8| {
+        if bcd {
+            u32::from((v & 0x0F) + (v >> 4) * 10)
+        } else {
+            u32::from(v)
+        }
+    };
     let [s, mi, h, d, mo, y, c] = a;
     let mut hour = conv(h & 0x7F);
     if status_b & 0x02 == 0 && h & 0x80 != 0 {
         hour = (hour % 12) + 12; // 12-hour mode, PM
     }
-    let century = if century_reg != 0 && c != 0 { conv(c) } else { 20 };
-    (century * 100 + conv(y), conv(mo), conv(d), hour, conv(mi), conv(s))
+    let century = if century_reg != 0 && c != 0 {
+        conv(c)
+    } else {
+        20
+    };
+    (
+        century * 100 + conv(y),
+        conv(mo),
+        conv(d),
+        hour,
+        conv(mi),
+        conv(s),
+    )
 }

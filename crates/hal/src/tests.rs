@@ -489,7 +489,8 @@ fn user_space(code: &[u8]) -> (PageTable, [frames::Frame; 2]) {
         ..PageFlags::default()
     };
     pt.map_user(CODE_VA, &text, rx).expect("map code");
-    pt.map_user(STACK_VA - PAGE_SIZE, &stack, rw).expect("map stack");
+    pt.map_user(STACK_VA - PAGE_SIZE, &stack, rw)
+        .expect("map stack");
     (pt, [text, stack])
 }
 
@@ -499,6 +500,19 @@ fn drop_space(mut pt: PageTable, pages: [frames::Frame; 2]) {
     KERNEL.lock().activate();
     drop(pt);
     drop(pages);
+}
+
+/// Run user code, handling the timer interrupts that may arrive meanwhile.
+fn run_user(ctx: &mut UserContext) -> Exit {
+    loop {
+        match ctx.run() {
+            Exit::Interrupt(v) => {
+                crate::trap::dispatch_irq(v);
+                crate::arch::enable_interrupts();
+            }
+            other => return other,
+        }
+    }
 }
 
 // mov eax, 39; syscall; mov rdi, rax; mov eax, 60; syscall; ud2
@@ -512,7 +526,7 @@ ktest!(
         pt.activate();
         let mut ctx = UserContext::new(CODE_VA, STACK_VA).expect("context");
         ctx.rbx = 0x1234_5678;
-        assert_eq!(ctx.run(), Exit::Syscall);
+        assert_eq!(run_user(&mut ctx), Exit::Syscall);
         assert_eq!(ctx.rax, 39);
         assert_eq!(
             ctx.rcx,
@@ -523,10 +537,10 @@ ktest!(
         assert_eq!(ctx.rbx, 0x1234_5678, "callee registers preserved");
         assert_eq!(ctx.rsp, STACK_VA);
         ctx.rax = 4242; // the "return value"
-        assert_eq!(ctx.run(), Exit::Syscall);
+        assert_eq!(run_user(&mut ctx), Exit::Syscall);
         assert_eq!((ctx.rax, ctx.rdi), (60, 4242));
         // Back in user mode, the next instruction is ud2: an invalid-opcode exception.
-        match ctx.run() {
+        match run_user(&mut ctx) {
             Exit::Exception { vector: 6, .. } => {}
             other => panic!("expected #UD, got {other:?}"),
         }
@@ -545,7 +559,7 @@ ktest!(
         let (pt, pages) = user_space(&code);
         pt.activate();
         let mut ctx = UserContext::new(CODE_VA, STACK_VA).expect("context");
-        match ctx.run() {
+        match run_user(&mut ctx) {
             Exit::Exception {
                 vector: 14,
                 error_code,
@@ -561,7 +575,7 @@ ktest!(
             other => panic!("expected #PF, got {other:?}"),
         }
         ctx.rip += 8;
-        match ctx.run() {
+        match run_user(&mut ctx) {
             Exit::Exception {
                 vector: 14,
                 error_code,
@@ -615,14 +629,14 @@ ktest!(
         let mut b = UserContext::new(CODE_VA, STACK_VA).expect("context");
         a.rdi = 0x1111;
         b.rdi = 0x2222;
-        assert_eq!(a.run(), Exit::Syscall);
-        assert_eq!(b.run(), Exit::Syscall); // overwrites xmm0 in the registers
+        assert_eq!(run_user(&mut a), Exit::Syscall);
+        assert_eq!(run_user(&mut b), Exit::Syscall); // overwrites xmm0 in the registers
         let mut c = a.try_clone().expect("clone"); // fork: the copy carries a's FPU state
-        assert_eq!(a.run(), Exit::Syscall);
+        assert_eq!(run_user(&mut a), Exit::Syscall);
         assert_eq!(a.rax, 0x1111, "a's xmm0 was clobbered");
-        assert_eq!(b.run(), Exit::Syscall);
+        assert_eq!(run_user(&mut b), Exit::Syscall);
         assert_eq!(b.rax, 0x2222, "b's xmm0 was clobbered");
-        assert_eq!(c.run(), Exit::Syscall);
+        assert_eq!(run_user(&mut c), Exit::Syscall);
         assert_eq!(c.rax, 0x1111, "the clone lost the FPU state");
         crate::arch::enable_interrupts();
         drop_space(pt, pages);

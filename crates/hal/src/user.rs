@@ -555,12 +555,20 @@ pub struct Fault {
 fn user_range(addr: u64, len: usize, write: bool) -> Result<(), Fault> {
     match addr.checked_add(len as u64) {
         Some(end) if end <= USER_END => Ok(()),
-        _ => Err(Fault { addr, write, bad_range: true }),
+        _ => Err(Fault {
+            addr,
+            write,
+            bad_range: true,
+        }),
     }
 }
 
 fn fault(info: crate::mem::probe::FaultInfo, write: bool) -> Fault {
-    Fault { addr: info.addr, write, bad_range: info.vector() != 14 }
+    Fault {
+        addr: info.addr,
+        write,
+        bad_range: info.vector() != 14,
+    }
 }
 
 fn with_user_access<R>(f: impl FnOnce() -> R) -> R {

@@ -34,7 +34,11 @@ pub const O_TRUNC: u32 = 0o1000;
 
 impl File {
     pub fn new(kind: FileKind, flags: u32) -> Arc<File> {
-        Arc::new(File { kind, offset: SpinLock::new(0), flags })
+        Arc::new(File {
+            kind,
+            offset: SpinLock::new(0),
+            flags,
+        })
     }
 
     pub fn readable(&self) -> bool {
@@ -63,7 +67,10 @@ impl FdTable {
         let mut t = FdTable::default();
         let con = File::new(FileKind::Console, O_RDWR);
         for _ in 0..3 {
-            t.slots.push(Some(Slot { file: con.clone(), cloexec: false }));
+            t.slots.push(Some(Slot {
+                file: con.clone(),
+                cloexec: false,
+            }));
         }
         t
     }
@@ -78,8 +85,16 @@ impl FdTable {
     }
 
     /// Install at the lowest free descriptor at or above `min`, below `limit` (RLIMIT_NOFILE).
-    pub fn install(&mut self, file: Arc<File>, cloexec: bool, min: usize, limit: usize) -> Result<i32, Errno> {
-        let free = (min..limit).find(|&i| self.slots.get(i).is_none_or(|s| s.is_none())).ok_or(Errno::EMFILE)?;
+    pub fn install(
+        &mut self,
+        file: Arc<File>,
+        cloexec: bool,
+        min: usize,
+        limit: usize,
+    ) -> Result<i32, Errno> {
+        let free = (min..limit)
+            .find(|&i| self.slots.get(i).is_none_or(|s| s.is_none()))
+            .ok_or(Errno::EMFILE)?;
         if free >= self.slots.len() {
             self.slots.resize(free + 1, None);
         }
@@ -88,24 +103,45 @@ impl FdTable {
     }
 
     pub fn close(&mut self, fd: i32) -> Result<(), Errno> {
-        let slot = usize::try_from(fd).ok().and_then(|i| self.slots.get_mut(i)).ok_or(Errno::EBADF)?;
+        let slot = usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get_mut(i))
+            .ok_or(Errno::EBADF)?;
         slot.take().map(|_| ()).ok_or(Errno::EBADF)
     }
 
     pub fn cloexec(&self, fd: i32) -> Result<bool, Errno> {
-        usize::try_from(fd).ok().and_then(|i| self.slots.get(i)).and_then(|s| s.as_ref()).map(|s| s.cloexec).ok_or(Errno::EBADF)
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get(i))
+            .and_then(|s| s.as_ref())
+            .map(|s| s.cloexec)
+            .ok_or(Errno::EBADF)
     }
 
     pub fn set_cloexec(&mut self, fd: i32, on: bool) -> Result<(), Errno> {
-        let s = usize::try_from(fd).ok().and_then(|i| self.slots.get_mut(i)).and_then(|s| s.as_mut()).ok_or(Errno::EBADF)?;
+        let s = usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get_mut(i))
+            .and_then(|s| s.as_mut())
+            .ok_or(Errno::EBADF)?;
         s.cloexec = on;
         Ok(())
     }
 
     /// dup2/dup3: make `new` refer to the same open file as `old`.
-    pub fn dup_to(&mut self, old: i32, new: i32, cloexec: bool, limit: usize) -> Result<i32, Errno> {
+    pub fn dup_to(
+        &mut self,
+        old: i32,
+        new: i32,
+        cloexec: bool,
+        limit: usize,
+    ) -> Result<i32, Errno> {
         let file = self.get(old)?;
-        let n = usize::try_from(new).ok().filter(|&n| n < limit).ok_or(Errno::EBADF)?;
+        let n = usize::try_from(new)
+            .ok()
+            .filter(|&n| n < limit)
+            .ok_or(Errno::EBADF)?;
         if n >= self.slots.len() {
             self.slots.resize(n + 1, None);
         }

@@ -18,21 +18,14 @@ pub struct Stats {
     pub skipped: usize,
 }
 
-/// Read the initrd from physical memory and unpack it. Errors are logged; what was unpacked
-/// before an error stays.
-pub fn unpack(pa: u64, size: u64) -> Stats {
+/// Unpack the initrd (read in place). Errors are logged; what was unpacked before an error
+/// stays.
+pub fn unpack() -> Stats {
     let mut stats = Stats::default();
-    let mut image = Vec::new();
-    if image.try_reserve_exact(size as usize).is_err() {
-        log::error!("initramfs: no memory for {size} bytes");
+    let Some(image) = hal::boot::initrd_bytes() else {
         return stats;
-    }
-    image.resize(size as usize, 0);
-    if !hal::mem::read_phys(pa, &mut image) {
-        log::error!("initramfs: cannot read {size} bytes at {pa:#x}");
-        return stats;
-    }
-    let pieces = match cpio::split_initramfs(&image, 1 << 30) {
+    };
+    let pieces = match cpio::split_initramfs(image, 1 << 30) {
         Ok(p) => p,
         Err(e) => {
             log::error!("initramfs: {e:?}");
@@ -74,23 +67,58 @@ fn add(e: &cpio::Entry<'_>, stats: &mut Stats) {
                 }
             }
             stats.dirs += 1;
-            Node::new(NodeKind::Dir(SpinLock::new(Default::default())), ramfs::S_IFDIR | perm, e.uid, e.gid, u64::from(e.mtime))
+            Node::new(
+                NodeKind::Dir(SpinLock::new(Default::default())),
+                ramfs::S_IFDIR | perm,
+                e.uid,
+                e.gid,
+                u64::from(e.mtime),
+            )
         }
         FileType::Regular => {
             if e.is_hardlink_placeholder() {
                 stats.skipped += 1;
                 return;
             }
+            let mut data = Vec::new();
+            if data.try_reserve_exact(e.data.len()).is_err() {
+                log::error!(
+                    "initramfs: no memory for {} ({} bytes)",
+                    e.name,
+                    e.data.len()
+                );
+                stats.skipped += 1;
+                return;
+            }
+            data.extend_from_slice(e.data);
             stats.files += 1;
             stats.bytes += e.data.len();
-            Node::new(NodeKind::File(SpinLock::new(Arc::new(e.data.to_vec()))), ramfs::S_IFREG | perm, e.uid, e.gid, u64::from(e.mtime))
+            Node::new(
+                NodeKind::File(SpinLock::new(Arc::new(data))),
+                ramfs::S_IFREG | perm,
+                e.uid,
+                e.gid,
+                u64::from(e.mtime),
+            )
         }
         FileType::Symlink => {
             stats.symlinks += 1;
             let target = core::str::from_utf8(e.data).unwrap_or("").into();
-            Node::new(NodeKind::Symlink(target), ramfs::S_IFLNK | 0o777, e.uid, e.gid, u64::from(e.mtime))
+            Node::new(
+                NodeKind::Symlink(target),
+                ramfs::S_IFLNK | 0o777,
+                e.uid,
+                e.gid,
+                u64::from(e.mtime),
+            )
         }
-        FileType::CharDevice => Node::new(NodeKind::CharDev(e.rdev_major, e.rdev_minor), ramfs::S_IFCHR | perm, e.uid, e.gid, u64::from(e.mtime)),
+        FileType::CharDevice => Node::new(
+            NodeKind::CharDev(e.rdev_major, e.rdev_minor),
+            ramfs::S_IFCHR | perm,
+            e.uid,
+            e.gid,
+            u64::from(e.mtime),
+        ),
         _ => {
             stats.skipped += 1;
             return;

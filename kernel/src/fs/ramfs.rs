@@ -37,11 +37,24 @@ pub const S_IFCHR: u32 = 0o020000;
 impl Node {
     pub fn new(kind: NodeKind, mode: u32, uid: u32, gid: u32, mtime: u64) -> Arc<Node> {
         let ino = NEXT_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-        Arc::new(Node { kind, mode, uid, gid, ino, mtime })
+        Arc::new(Node {
+            kind,
+            mode,
+            uid,
+            gid,
+            ino,
+            mtime,
+        })
     }
 
     pub fn new_dir(mode: u32) -> Arc<Node> {
-        Node::new(NodeKind::Dir(SpinLock::new(BTreeMap::new())), S_IFDIR | (mode & 0o7777), 0, 0, 0)
+        Node::new(
+            NodeKind::Dir(SpinLock::new(BTreeMap::new())),
+            S_IFDIR | (mode & 0o7777),
+            0,
+            0,
+            0,
+        )
     }
 
     pub fn is_dir(&self) -> bool {
@@ -102,7 +115,12 @@ pub fn lookup(cwd: &Arc<Node>, path: &[u8], follow_last: bool) -> Result<Arc<Nod
     resolve(cwd, path, follow_last, &mut budget)
 }
 
-fn resolve(cwd: &Arc<Node>, path: &[u8], follow_last: bool, budget: &mut u32) -> Result<Arc<Node>, Errno> {
+fn resolve(
+    cwd: &Arc<Node>,
+    path: &[u8],
+    follow_last: bool,
+    budget: &mut u32,
+) -> Result<Arc<Node>, Errno> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -111,8 +129,15 @@ fn resolve(cwd: &Arc<Node>, path: &[u8], follow_last: bool, budget: &mut u32) ->
     }
     let path = core::str::from_utf8(path).map_err(|_| Errno::ENOENT)?;
     // Keep the chain of directories so `..` can go back up.
-    let mut stack: Vec<Arc<Node>> = if path.starts_with('/') { alloc::vec![root()] } else { alloc::vec![cwd.clone()] };
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let mut stack: Vec<Arc<Node>> = if path.starts_with('/') {
+        alloc::vec![root()]
+    } else {
+        alloc::vec![cwd.clone()]
+    };
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     for (i, part) in parts.iter().enumerate() {
         let last = i + 1 == parts.len();
         let dir = stack.last().cloned().ok_or(Errno::ENOENT)?;

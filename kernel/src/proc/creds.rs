@@ -24,7 +24,17 @@ pub const KEEP: u32 = u32::MAX;
 
 impl Creds {
     pub fn root() -> Creds {
-        Creds { uid: 0, euid: 0, suid: 0, fsuid: 0, gid: 0, egid: 0, sgid: 0, fsgid: 0, groups: Vec::new() }
+        Creds {
+            uid: 0,
+            euid: 0,
+            suid: 0,
+            fsuid: 0,
+            gid: 0,
+            egid: 0,
+            sgid: 0,
+            fsgid: 0,
+            groups: Vec::new(),
+        }
     }
 
     pub fn privileged(&self) -> bool {
@@ -160,7 +170,9 @@ impl Creds {
     /// setfsuid(2): returns the previous fsuid; changes it only if allowed.
     pub fn setfsuid(&mut self, id: u32) -> u32 {
         let old = self.fsuid;
-        if id != KEEP && (self.privileged() || [self.uid, self.euid, self.suid, self.fsuid].contains(&id)) {
+        if id != KEEP
+            && (self.privileged() || [self.uid, self.euid, self.suid, self.fsuid].contains(&id))
+        {
             self.fsuid = id;
         }
         old
@@ -168,7 +180,9 @@ impl Creds {
 
     pub fn setfsgid(&mut self, id: u32) -> u32 {
         let old = self.fsgid;
-        if id != KEEP && (self.privileged() || [self.gid, self.egid, self.sgid, self.fsgid].contains(&id)) {
+        if id != KEEP
+            && (self.privileged() || [self.gid, self.egid, self.sgid, self.fsgid].contains(&id))
+        {
             self.fsgid = id;
         }
         old

@@ -15,7 +15,7 @@ use abi::errno::Errno;
 
 use super::task::Task;
 use crate::fs::ramfs::{self, Node};
-use crate::vm::{page_down, page_up, AddressSpace, Kind, Prot, PAGE};
+use crate::vm::{AddressSpace, Kind, PAGE, Prot, page_down, page_up};
 
 /// Linux's ELF_ET_DYN_BASE for x86-64 (2/3 of the 47-bit space), page aligned.
 const PIE_BASE: u64 = 0x5555_5555_4000;
@@ -64,8 +64,14 @@ fn shebang(data: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
     let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
     let line = &line[..end];
     let trimmed: &[u8] = {
-        let s = line.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(line.len());
-        let e = line.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(s, |p| p + 1);
+        let s = line
+            .iter()
+            .position(|&b| b != b' ' && b != b'\t')
+            .unwrap_or(line.len());
+        let e = line
+            .iter()
+            .rposition(|&b| b != b' ' && b != b'\t')
+            .map_or(s, |p| p + 1);
         &line[s..e.max(s)]
     };
     if trimmed.is_empty() {
@@ -75,7 +81,10 @@ fn shebang(data: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
         None => Some((trimmed.to_vec(), None)),
         Some(i) => {
             let rest = &trimmed[i..];
-            let s = rest.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(rest.len());
+            let s = rest
+                .iter()
+                .position(|&b| b != b' ' && b != b'\t')
+                .unwrap_or(rest.len());
             Some((trimmed[..i].to_vec(), Some(rest[s..].to_vec())))
         }
     }
@@ -83,11 +92,22 @@ fn shebang(data: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
 
 /// The whole execve: returns Ok(()) after the calling thread's registers were reset to the new
 /// program (the system call then "returns" into it).
-pub fn execve(task: &mut Task, path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), Errno> {
+pub fn execve(
+    task: &mut Task,
+    path: Vec<u8>,
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+) -> Result<(), Errno> {
     execve_depth(task, path, argv, envp, 0)
 }
 
-fn execve_depth(task: &mut Task, path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, depth: u32) -> Result<(), Errno> {
+fn execve_depth(
+    task: &mut Task,
+    path: Vec<u8>,
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+    depth: u32,
+) -> Result<(), Errno> {
     let node = open_exec(task, &path)?;
     let data = node.data().ok_or(Errno::EACCES)?;
     if data.starts_with(b"#!") {
@@ -108,21 +128,33 @@ fn execve_depth(task: &mut Task, path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Ve
     let exe = elf::parse(&data).map_err(|_| Errno::ENOEXEC)?;
     if exe.interp.is_some() {
         // The loader keeps PT_INTERP; loading the interpreter comes with dynamic linking.
-        log::info!("execve {}: dynamically linked programs are not supported yet", String::from_utf8_lossy(&path));
+        log::info!(
+            "execve {}: dynamically linked programs are not supported yet",
+            String::from_utf8_lossy(&path)
+        );
         return Err(Errno::ENOEXEC);
     }
     let bias = match exe.kind {
         elf::Kind::Exec => 0,
-        elf::Kind::Dyn => exe.load_bias(PIE_BASE + random_pages(1 << 16)).ok_or(Errno::ENOEXEC)?,
+        elf::Kind::Dyn => exe
+            .load_bias(PIE_BASE + random_pages(1 << 16))
+            .ok_or(Errno::ENOEXEC)?,
     };
 
     let mut vm = AddressSpace::new()?;
-    let name = path.rsplit(|&b| b == b'/').next().map(|n| String::from_utf8_lossy(n).into_owned());
+    let name = path
+        .rsplit(|&b| b == b'/')
+        .next()
+        .map(|n| String::from_utf8_lossy(n).into_owned());
     let mut prev_end = 0u64;
     for seg in &exe.segments {
         let start = seg.vaddr.checked_add(bias).ok_or(Errno::ENOEXEC)?;
         let end = start.checked_add(seg.memsz).ok_or(Errno::ENOEXEC)?;
-        let prot = Prot { read: seg.prot.read, write: seg.prot.write, exec: seg.prot.exec };
+        let prot = Prot {
+            read: seg.prot.read,
+            write: seg.prot.write,
+            exec: seg.prot.exec,
+        };
         // Two segments may share a boundary page: the second starts after it.
         let rstart = page_down(start).max(prev_end);
         let rend = page_up(end).ok_or(Errno::ENOEXEC)?;
@@ -130,10 +162,13 @@ fn execve_depth(task: &mut Task, path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Ve
             vm.add_region(rstart, rend, prot, Kind::Anon, name.clone())?;
         }
         prev_end = prev_end.max(rend);
-        let file = data.get(seg.offset as usize..(seg.offset + seg.filesz) as usize).ok_or(Errno::ENOEXEC)?;
+        let file = data
+            .get(seg.offset as usize..(seg.offset + seg.filesz) as usize)
+            .ok_or(Errno::ENOEXEC)?;
         vm.write_bytes(start, file)?;
     }
-    let image_end = page_up(exe.max_vaddr.checked_add(bias).ok_or(Errno::ENOEXEC)?).ok_or(Errno::ENOEXEC)?;
+    let image_end =
+        page_up(exe.max_vaddr.checked_add(bias).ok_or(Errno::ENOEXEC)?).ok_or(Errno::ENOEXEC)?;
 
     // Stack.
     let stack_limit = {
@@ -141,9 +176,16 @@ fn execve_depth(task: &mut Task, path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Ve
         l.cur.clamp(128 << 10, 1 << 30)
     };
     let stack_top = STACK_TOP - random_pages(1 << 14);
-    vm.add_region(stack_top - page_up(stack_limit).ok_or(Errno::E2BIG)?, stack_top, Prot::RW, Kind::Stack, Some("[stack]".into()))?;
+    vm.add_region(
+        stack_top - page_up(stack_limit).ok_or(Errno::E2BIG)?,
+        stack_top,
+        Prot::RW,
+        Kind::Stack,
+        Some("[stack]".into()),
+    )?;
     vm.stack_top = stack_top;
-    vm.mmap_base = stack_top - page_up(stack_limit).unwrap_or(0) - STACK_GAP - random_pages(1 << 16);
+    vm.mmap_base =
+        stack_top - page_up(stack_limit).unwrap_or(0) - STACK_GAP - random_pages(1 << 16);
     vm.brk_start = image_end + random_pages(1 << 13);
     vm.brk = vm.brk_start;
 
@@ -172,7 +214,15 @@ fn execve_depth(task: &mut Task, path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Ve
     random[8..].copy_from_slice(&hal::arch::random_u64().to_le_bytes());
     let argv_refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
     let envp_refs: Vec<&[u8]> = envp.iter().map(|a| a.as_slice()).collect();
-    let spec = abi::stack::StackSpec { stack_top, argv: &argv_refs, envp: &envp_refs, execfn: &path, platform: b"x86_64", random, auxv: &auxv };
+    let spec = abi::stack::StackSpec {
+        stack_top,
+        argv: &argv_refs,
+        envp: &envp_refs,
+        execfn: &path,
+        platform: b"x86_64",
+        random,
+        auxv: &auxv,
+    };
     let image = abi::stack::build(&spec)?;
     vm.write_bytes(stack_top - image.bytes.len() as u64, &image.bytes)?;
 

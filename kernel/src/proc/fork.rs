@@ -7,7 +7,7 @@ use core::sync::atomic::Ordering;
 
 use abi::errno::Errno;
 
-use super::task::{spawn_user_thread, Task};
+use super::task::{Task, spawn_user_thread};
 use super::{Pid, Process};
 
 pub const CLONE_VM: u64 = 0x100;
@@ -32,17 +32,44 @@ pub struct CloneArgs {
 }
 
 pub fn fork(task: &mut Task) -> Result<Pid, Errno> {
-    clone(task, CloneArgs { flags: SIGCHLD, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 })
+    clone(
+        task,
+        CloneArgs {
+            flags: SIGCHLD,
+            stack: 0,
+            parent_tid: 0,
+            child_tid: 0,
+            tls: 0,
+        },
+    )
 }
 
 pub fn vfork(task: &mut Task) -> Result<Pid, Errno> {
-    clone(task, CloneArgs { flags: SIGCHLD | CLONE_VFORK | CLONE_VM, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 })
+    clone(
+        task,
+        CloneArgs {
+            flags: SIGCHLD | CLONE_VFORK | CLONE_VM,
+            stack: 0,
+            parent_tid: 0,
+            child_tid: 0,
+            tls: 0,
+        },
+    )
 }
 
 pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
-    let supported = 0xff | CLONE_VFORK | CLONE_VM | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_SETTLS;
+    let supported = 0xff
+        | CLONE_VFORK
+        | CLONE_VM
+        | CLONE_PARENT_SETTID
+        | CLONE_CHILD_SETTID
+        | CLONE_CHILD_CLEARTID
+        | CLONE_SETTLS;
     if args.flags & !supported != 0 {
-        log::info!("clone: flags {:#x} need threads (not supported yet)", args.flags & !supported);
+        log::info!(
+            "clone: flags {:#x} need threads (not supported yet)",
+            args.flags & !supported
+        );
         return Err(Errno::EINVAL);
     }
     // CLONE_VM without CLONE_VFORK would share memory between processes: threads issue.
@@ -70,15 +97,20 @@ pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
     }
     if args.flags & CLONE_CHILD_SETTID != 0 {
         if let Some(vm) = child.vm.lock().as_mut() {
-            vm.write_bytes(args.child_tid, &(pid as i32).to_le_bytes()).map_err(|_| Errno::EFAULT)?;
+            vm.write_bytes(args.child_tid, &(pid as i32).to_le_bytes())
+                .map_err(|_| Errno::EFAULT)?;
         }
     }
     if args.flags & CLONE_CHILD_CLEARTID != 0 {
-        child.clear_child_tid.store(args.child_tid, Ordering::Relaxed);
+        child
+            .clear_child_tid
+            .store(args.child_tid, Ordering::Relaxed);
     }
     spawn_user_thread(child.clone(), ctx, true)?;
     if args.flags & CLONE_VFORK != 0 {
-        task.proc.vfork_wait.wait_until(|| child.vfork_released.load(Ordering::SeqCst).then_some(()));
+        task.proc
+            .vfork_wait
+            .wait_until(|| child.vfork_released.load(Ordering::SeqCst).then_some(()));
     }
     Ok(pid)
 }
@@ -90,7 +122,10 @@ fn check_nproc(task: &Task) -> Result<(), Errno> {
         return Ok(());
     }
     let limit = task.proc.rlimits.lock()[abi::layout::RLIMIT_NPROC as usize].cur;
-    let count = super::all().iter().filter(|p| p.creds.lock().uid == creds.uid).count() as u64;
+    let count = super::all()
+        .iter()
+        .filter(|p| p.creds.lock().uid == creds.uid)
+        .count() as u64;
     if count >= limit {
         return Err(Errno::EAGAIN);
     }

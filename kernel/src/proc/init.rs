@@ -6,8 +6,8 @@ use alloc::vec::Vec;
 
 use bootinfo::Cmdline;
 
-use super::task::{self, Task};
 use super::Process;
+use super::task::{self, Task};
 
 /// Try to start init; returns only if no candidate could be executed.
 pub fn start(cmdline: &Cmdline<'_>) {
@@ -40,7 +40,12 @@ pub fn start(cmdline: &Cmdline<'_>) {
             }
         }
     });
-    let mut task = Task { proc, ctx, tid: 1, exiting: false };
+    let mut task = Task {
+        proc,
+        ctx,
+        tid: 1,
+        exiting: false,
+    };
     for path in candidates {
         let mut argv = alloc::vec![path.as_bytes().to_vec()];
         argv.extend(args.iter().cloned());

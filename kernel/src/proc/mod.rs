@@ -25,8 +25,8 @@ use abi::errno::Errno;
 use abi::layout::Rlimit;
 use hal::sync::SpinLock;
 
-use crate::fs::file::FdTable;
 use crate::fs::Node;
+use crate::fs::file::FdTable;
 use crate::sched::WaitQueue;
 use crate::vm::AddressSpace;
 pub use creds::Creds;
@@ -72,6 +72,8 @@ pub struct Process {
     /// kept so programs can read back what they set — delivery comes with the signals issue.
     pub sigactions: SpinLock<[[u8; 32]; 64]>,
     pub sigmask: AtomicU64,
+    /// Nice value, -20..=19.
+    pub nice: core::sync::atomic::AtomicI32,
     /// Short name (`comm`): the last path component of the executable, 15 bytes at most.
     pub comm: SpinLock<String>,
     /// Woken when a child changes state (exits) — wait4/waitid sleep here.
@@ -115,7 +117,10 @@ pub fn all() -> Vec<Arc<Process>> {
 impl Process {
     /// A new process with a fresh pid; `template` gives credentials, limits and so on (pid 1
     /// gets the defaults).
-    pub fn new(parent: Option<&Arc<Process>>, vm: Option<AddressSpace>) -> Result<Arc<Process>, Errno> {
+    pub fn new(
+        parent: Option<&Arc<Process>>,
+        vm: Option<AddressSpace>,
+    ) -> Result<Arc<Process>, Errno> {
         let mut table = TABLE.lock();
         let pid = alloc_pid(&table).ok_or(Errno::EAGAIN)?;
         let fds = parent.map_or_else(FdTable::with_console, |p| p.fds.lock().clone());
@@ -131,7 +136,15 @@ impl Process {
                 p.pgid.load(Ordering::Relaxed),
                 p.sid.load(Ordering::Relaxed),
             ),
-            None => (Creds::root(), 0o022, default_rlimits(), crate::fs::ramfs::root(), String::from("init"), pid, pid),
+            None => (
+                Creds::root(),
+                0o022,
+                default_rlimits(),
+                crate::fs::ramfs::root(),
+                String::from("init"),
+                pid,
+                pid,
+            ),
         };
         let p = Arc::new(Process {
             pid,
@@ -148,6 +161,9 @@ impl Process {
             fds: SpinLock::new(fds),
             sigactions: SpinLock::new(sigactions),
             sigmask: AtomicU64::new(sigmask),
+            nice: core::sync::atomic::AtomicI32::new(
+                parent.map_or(0, |p| p.nice.load(Ordering::Relaxed)),
+            ),
             comm: SpinLock::new(comm),
             child_events: WaitQueue::new(),
             vfork_released: core::sync::atomic::AtomicBool::new(false),
@@ -192,6 +208,20 @@ impl Process {
             *st = ProcState::Zombie(status);
         }
         self.release_vfork_parent();
+        // The exiting thread is the caller: move its CPU time into the process's totals, which
+        // the parent collects when it reaps us.
+        let me = crate::sched::current();
+        let tick = crate::time::TICK_NS;
+        self.times.user_ns.fetch_add(
+            me.user_ticks.swap(0, Ordering::Relaxed) * tick,
+            Ordering::Relaxed,
+        );
+        self.times.sys_ns.fetch_add(
+            me.sys_ticks.swap(0, Ordering::Relaxed) * tick,
+            Ordering::Relaxed,
+        );
+        let rss = self.vm.lock().as_ref().map_or(0, |v| v.resident_pages()) as u64;
+        self.times.max_rss_pages.fetch_max(rss, Ordering::Relaxed);
         // Leave the address space before freeing it.
         hal::mem::paging::kernel_table_activate();
         let vm = self.vm.lock().take();

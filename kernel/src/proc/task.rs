@@ -43,7 +43,11 @@ pub fn run(mut task: Task) {
                 hal::trap::dispatch_irq(v);
                 hal::arch::enable_interrupts();
             }
-            Exit::Exception { vector, error_code, cr2 } => {
+            Exit::Exception {
+                vector,
+                error_code,
+                cr2,
+            } => {
                 hal::arch::enable_interrupts();
                 handle_exception(&mut task, vector, error_code, cr2);
             }
@@ -62,7 +66,12 @@ fn handle_exception(task: &mut Task, vector: u8, error_code: u64, cr2: u64) {
         14 => {
             let write = error_code & 2 != 0;
             let exec = error_code & 0x10 != 0;
-            let resolved = task.proc.vm.lock().as_mut().is_some_and(|vm| vm.handle_fault(cr2, write, exec));
+            let resolved = task
+                .proc
+                .vm
+                .lock()
+                .as_mut()
+                .is_some_and(|vm| vm.handle_fault(cr2, write, exec));
             if resolved {
                 return;
             }
@@ -93,12 +102,20 @@ pub fn kill_current(task: &mut Task, status: i32) {
 
 /// Run `f` on user memory, resolving faults through the address space (demand paging) and
 /// retrying, as a user-mode access would. EFAULT if the address is not mapped or not allowed.
-fn with_faults<R>(task: &Task, mut f: impl FnMut() -> Result<R, hal::user::Fault>) -> Result<R, Errno> {
+fn with_faults<R>(
+    task: &Task,
+    mut f: impl FnMut() -> Result<R, hal::user::Fault>,
+) -> Result<R, Errno> {
     for _ in 0..4096 {
         match f() {
             Ok(r) => return Ok(r),
             Err(fault) if !fault.bad_range => {
-                let ok = task.proc.vm.lock().as_mut().is_some_and(|vm| vm.handle_fault(fault.addr, fault.write, false));
+                let ok = task
+                    .proc
+                    .vm
+                    .lock()
+                    .as_mut()
+                    .is_some_and(|vm| vm.handle_fault(fault.addr, fault.write, false));
                 if !ok {
                     return Err(Errno::EFAULT);
                 }
@@ -157,13 +174,22 @@ impl Task {
 }
 
 /// Start the first thread of `proc` with registers `ctx`.
-pub fn spawn_user_thread(proc: Arc<Process>, ctx: UserContext, start: bool) -> Result<Arc<sched::Thread>, Errno> {
+pub fn spawn_user_thread(
+    proc: Arc<Process>,
+    ctx: UserContext,
+    start: bool,
+) -> Result<Arc<sched::Thread>, Errno> {
     let name = proc.comm.lock().clone();
     let weak = Arc::downgrade(&proc);
     let thread = sched::Thread::create(&name, move || {
         // One thread per process for now: its tid is the pid, as for any main thread on Linux.
         let tid = proc.pid;
-        run(Task { proc, ctx, tid, exiting: false });
+        run(Task {
+            proc,
+            ctx,
+            tid,
+            exiting: false,
+        });
     })
     .ok_or(Errno::ENOMEM)?;
     thread.set_resume_hook(move || {

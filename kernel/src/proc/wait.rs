@@ -67,7 +67,9 @@ fn scan(parent: &Arc<Process>, sel: Selector, options: i32) -> Scan {
             break;
         }
     }
-    let Some((i, status)) = found else { return if any { Scan::NoneYet } else { Scan::NoChild } };
+    let Some((i, status)) = found else {
+        return if any { Scan::NoneYet } else { Scan::NoChild };
+    };
     let c = children[i].clone();
     let t = &c.times;
     let r = Reaped {
@@ -76,7 +78,10 @@ fn scan(parent: &Arc<Process>, sel: Selector, options: i32) -> Scan {
         status,
         user_ns: t.user_ns.load(Ordering::Relaxed) + t.child_user_ns.load(Ordering::Relaxed),
         sys_ns: t.sys_ns.load(Ordering::Relaxed) + t.child_sys_ns.load(Ordering::Relaxed),
-        max_rss_pages: t.max_rss_pages.load(Ordering::Relaxed).max(t.child_max_rss_pages.load(Ordering::Relaxed)),
+        max_rss_pages: t
+            .max_rss_pages
+            .load(Ordering::Relaxed)
+            .max(t.child_max_rss_pages.load(Ordering::Relaxed)),
     };
     if options & WNOWAIT == 0 {
         children.remove(i);
@@ -85,17 +90,20 @@ fn scan(parent: &Arc<Process>, sel: Selector, options: i32) -> Scan {
         let pt = &parent.times;
         pt.child_user_ns.fetch_add(r.user_ns, Ordering::Relaxed);
         pt.child_sys_ns.fetch_add(r.sys_ns, Ordering::Relaxed);
-        pt.child_max_rss_pages.fetch_max(r.max_rss_pages, Ordering::Relaxed);
+        pt.child_max_rss_pages
+            .fetch_max(r.max_rss_pages, Ordering::Relaxed);
     }
     Scan::Found(r)
 }
 
 /// Wait for a child per `sel`; Ok(None) means WNOHANG and nothing ready.
 pub fn wait(parent: &Arc<Process>, sel: Selector, options: i32) -> Result<Option<Reaped>, Errno> {
-    parent.child_events.wait_until(|| match scan(parent, sel, options) {
-        Scan::Found(r) => Some(Ok(Some(r))),
-        Scan::NoChild => Some(Err(Errno::ECHILD)),
-        Scan::NoneYet if options & WNOHANG != 0 => Some(Ok(None)),
-        Scan::NoneYet => None,
-    })
+    parent
+        .child_events
+        .wait_until(|| match scan(parent, sel, options) {
+            Scan::Found(r) => Some(Ok(Some(r))),
+            Scan::NoChild => Some(Err(Errno::ECHILD)),
+            Scan::NoneYet if options & WNOHANG != 0 => Some(Ok(None)),
+            Scan::NoneYet => None,
+        })
 }

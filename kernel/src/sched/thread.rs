@@ -150,7 +150,11 @@ impl Thread {
     }
 
     pub(super) fn charge_tick(&self, from_user: bool) {
-        let c = if from_user { &self.user_ticks } else { &self.sys_ticks };
+        let c = if from_user {
+            &self.user_ticks
+        } else {
+            &self.sys_ticks
+        };
         c.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     }
 

@@ -39,7 +39,12 @@ fn base_dir(t: &Task, dirfd: i32, path: &[u8]) -> core::result::Result<Arc<Node>
     }
 }
 
-fn resolve(t: &Task, dirfd: i32, path_ptr: u64, flags: u32) -> core::result::Result<Arc<Node>, Errno> {
+fn resolve(
+    t: &Task,
+    dirfd: i32,
+    path_ptr: u64,
+    flags: u32,
+) -> core::result::Result<Arc<Node>, Errno> {
     let path = t.read_cstr(path_ptr, PATH_MAX - 1)?;
     if path.is_empty() {
         if flags & AT_EMPTY_PATH != 0 {
@@ -74,13 +79,22 @@ pub fn openat(t: &mut Task, dirfd: i32, path_ptr: u64, flags: u32, _mode: u32) -
             }
             if flags & file::O_ACCMODE != 0 || flags & file::O_TRUNC != 0 {
                 // The in-memory tree is read-only until the files issue brings tmpfs.
-                return Err(if node.is_dir() { Errno::EISDIR } else { Errno::EROFS });
+                return Err(if node.is_dir() {
+                    Errno::EISDIR
+                } else {
+                    Errno::EROFS
+                });
             }
             FileKind::Ram(node)
         }
     };
     let limit = nofile_limit(t);
-    let fd = t.proc.fds.lock().install(File::new(kind, flags), flags & file::O_CLOEXEC != 0, 0, limit)?;
+    let fd = t.proc.fds.lock().install(
+        File::new(kind, flags),
+        flags & file::O_CLOEXEC != 0,
+        0,
+        limit,
+    )?;
     Ok(fd as u64)
 }
 
@@ -208,7 +222,9 @@ pub fn readv(t: &mut Task, a: Args) -> Result {
 
 pub fn lseek(t: &mut Task, a: Args) -> Result {
     let f = file(t, a.i32(0))?;
-    let FileKind::Ram(node) = &f.kind else { return Err(Errno::ESPIPE) };
+    let FileKind::Ram(node) = &f.kind else {
+        return Err(Errno::ESPIPE);
+    };
     let mut off = f.offset.lock();
     let base = match a.u32(2) {
         0 => 0i64,
@@ -216,7 +232,10 @@ pub fn lseek(t: &mut Task, a: Args) -> Result {
         2 => node.size() as i64,
         _ => return Err(Errno::EINVAL),
     };
-    let new = base.checked_add(a.0[1] as i64).filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
+    let new = base
+        .checked_add(a.0[1] as i64)
+        .filter(|&n| n >= 0)
+        .ok_or(Errno::EINVAL)?;
     *off = new as u64;
     Ok(new as u64)
 }
@@ -234,7 +253,10 @@ fn stat_of(node: Option<&Node>, console: bool) -> Stat {
             s.size = n.size() as i64;
             s.blksize = 4096;
             s.blocks = (n.size() as i64 + 511) / 512;
-            let ts = Timespec { sec: n.mtime as i64, nsec: 0 };
+            let ts = Timespec {
+                sec: n.mtime as i64,
+                nsec: 0,
+            };
             s.atime = ts;
             s.mtime = ts;
             s.ctime = ts;
@@ -289,7 +311,9 @@ pub fn readlinkat(t: &mut Task, dirfd: i32, path: u64, buf: u64, size: u64) -> R
         return Err(Errno::EINVAL);
     }
     let node = resolve(t, dirfd, path, AT_SYMLINK_NOFOLLOW)?;
-    let NodeKind::Symlink(target) = &node.kind else { return Err(Errno::EINVAL) };
+    let NodeKind::Symlink(target) = &node.kind else {
+        return Err(Errno::EINVAL);
+    };
     let n = target.len().min(size as usize);
     t.write_user(buf, &target.as_bytes()[..n])?;
     Ok(n as u64)
@@ -304,7 +328,8 @@ pub fn poll(t: &mut Task, a: Args) -> Result {
     const POLLOUT: i16 = 4;
     const POLLNVAL: i16 = 0x20;
     let timeout_ms = a.i32(2);
-    let deadline = (timeout_ms >= 0).then(|| hal::time::uptime_ns() + timeout_ms as u64 * 1_000_000);
+    let deadline =
+        (timeout_ms >= 0).then(|| hal::time::uptime_ns() + timeout_ms as u64 * 1_000_000);
     loop {
         let mut ready = 0u64;
         for i in 0..nfds {
@@ -319,7 +344,14 @@ pub fn poll(t: &mut Task, a: Args) -> Result {
                 match file(t, fd) {
                     Err(_) => POLLNVAL,
                     Ok(f) => match f.kind {
-                        FileKind::Console => (events & POLLOUT) | if crate::console::has_input() { events & POLLIN } else { 0 },
+                        FileKind::Console => {
+                            (events & POLLOUT)
+                                | if crate::console::has_input() {
+                                    events & POLLIN
+                                } else {
+                                    0
+                                }
+                        }
                         _ => events & (POLLIN | POLLOUT),
                     },
                 }
@@ -367,7 +399,10 @@ pub fn fcntl(t: &mut Task, a: Args) -> Result {
         }
         cmd @ (F_DUPFD | F_DUPFD_CLOEXEC) => {
             let f = fds.get(fd)?;
-            let min = usize::try_from(a.0[2]).ok().filter(|&m| m < limit).ok_or(Errno::EINVAL)?;
+            let min = usize::try_from(a.0[2])
+                .ok()
+                .filter(|&m| m < limit)
+                .ok_or(Errno::EINVAL)?;
             Ok(fds.install(f, cmd == F_DUPFD_CLOEXEC, min, limit)? as u64)
         }
         _ => Err(Errno::EINVAL),
@@ -387,7 +422,11 @@ pub fn dup2(t: &mut Task, old: i32, new: i32, flags: u32, is_dup3: bool) -> Resu
     if old == new {
         fds.get(old)?;
         // dup3 refuses equal descriptors; dup2 returns the descriptor.
-        return if is_dup3 { Err(Errno::EINVAL) } else { Ok(new as u64) };
+        return if is_dup3 {
+            Err(Errno::EINVAL)
+        } else {
+            Ok(new as u64)
+        };
     }
     if flags & !file::O_CLOEXEC != 0 {
         return Err(Errno::EINVAL);
@@ -398,8 +437,13 @@ pub fn dup2(t: &mut Task, old: i32, new: i32, flags: u32, is_dup3: bool) -> Resu
 pub fn getcwd(t: &mut Task, a: Args) -> Result {
     // The tree has no parent links yet: walk down from the root to find the cwd's path.
     let cwd = t.proc.cwd.lock().clone();
-    let path = path_of(&ramfs::root(), &cwd, alloc::string::String::new()).unwrap_or_else(|| "/".into());
-    let path = if path.is_empty() { alloc::string::String::from("/") } else { path };
+    let path =
+        path_of(&ramfs::root(), &cwd, alloc::string::String::new()).unwrap_or_else(|| "/".into());
+    let path = if path.is_empty() {
+        alloc::string::String::from("/")
+    } else {
+        path
+    };
     let bytes = path.as_bytes();
     if (bytes.len() + 1) as u64 > a.0[1] {
         return Err(Errno::ERANGE);
@@ -409,7 +453,11 @@ pub fn getcwd(t: &mut Task, a: Args) -> Result {
     Ok((bytes.len() + 1) as u64)
 }
 
-fn path_of(dir: &Arc<Node>, target: &Arc<Node>, prefix: alloc::string::String) -> Option<alloc::string::String> {
+fn path_of(
+    dir: &Arc<Node>,
+    target: &Arc<Node>,
+    prefix: alloc::string::String,
+) -> Option<alloc::string::String> {
     if Arc::ptr_eq(dir, target) {
         return Some(prefix);
     }
@@ -436,11 +484,16 @@ pub fn chdir(t: &mut Task, a: Args) -> Result {
 
 pub fn getdents64(t: &mut Task, a: Args) -> Result {
     let f = file(t, a.i32(0))?;
-    let FileKind::Ram(node) = &f.kind else { return Err(Errno::ENOTDIR) };
+    let FileKind::Ram(node) = &f.kind else {
+        return Err(Errno::ENOTDIR);
+    };
     if !node.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    let mut names = alloc::vec![alloc::string::String::from("."), alloc::string::String::from("..")];
+    let mut names = alloc::vec![
+        alloc::string::String::from("."),
+        alloc::string::String::from("..")
+    ];
     names.extend(node.names());
     let mut off = f.offset.lock();
     let mut out = Vec::new();
@@ -453,7 +506,15 @@ pub fn getdents64(t: &mut Task, a: Args) -> Result {
             break;
         }
         let (ino, dtype) = match &child {
-            Some(c) => (c.ino, match c.kind { NodeKind::Dir(_) => 4u8, NodeKind::File(_) => 8, NodeKind::Symlink(_) => 10, NodeKind::CharDev(..) => 2 }),
+            Some(c) => (
+                c.ino,
+                match c.kind {
+                    NodeKind::Dir(_) => 4u8,
+                    NodeKind::File(_) => 8,
+                    NodeKind::Symlink(_) => 10,
+                    NodeKind::CharDev(..) => 2,
+                },
+            ),
             None => (node.ino, 4),
         };
         out.extend_from_slice(&ino.to_le_bytes());

@@ -9,7 +9,11 @@ use crate::proc::task::Task;
 pub const RELEASE: &str = "6.1.0-tine";
 
 pub fn uname(t: &mut Task, a: Args) -> Result {
-    let version = alloc::format!("#1 SMP PREEMPT_DYNAMIC Tine {} ({})", crate::VERSION, crate::GIT_REV);
+    let version = alloc::format!(
+        "#1 SMP PREEMPT_DYNAMIC Tine {} ({})",
+        crate::VERSION,
+        crate::GIT_REV
+    );
     let u = Utsname {
         sysname: Utsname::field(b"Linux"),
         nodename: Utsname::field(b"tine"),
@@ -27,7 +31,8 @@ pub fn sysinfo(t: &mut Task, a: Args) -> Result {
     // totalswap, freeswap, procs (u16), pad, totalhigh, freehigh, mem_unit (u32).
     let s = hal::mem::frames::stats();
     let mut b = [0u8; 112];
-    let put = |b: &mut [u8; 112], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    let put =
+        |b: &mut [u8; 112], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
     put(&mut b, 0, crate::time::monotonic_ns() / 1_000_000_000);
     put(&mut b, 32, s.total * 4096);
     put(&mut b, 40, s.free * 4096);

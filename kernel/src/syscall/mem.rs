@@ -5,7 +5,7 @@ use abi::errno::Errno;
 
 use super::{Args, Result};
 use crate::proc::task::Task;
-use crate::vm::{page_up, Kind, Prot, MMAP_MIN_ADDR, PAGE};
+use crate::vm::{Kind, MMAP_MIN_ADDR, PAGE, Prot, page_up};
 
 const MAP_SHARED: u64 = 0x01;
 const MAP_PRIVATE: u64 = 0x02;
@@ -27,13 +27,18 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
         let _ = fd;
         return Err(Errno::ENODEV);
     }
-    let len = page_up(len).filter(|&l| l <= USER_TOP).ok_or(Errno::ENOMEM)?;
+    let len = page_up(len)
+        .filter(|&l| l <= USER_TOP)
+        .ok_or(Errno::ENOMEM)?;
     let prot = Prot::from_bits(prot);
     let mut guard = t.proc.vm.lock();
     let vm = guard.as_mut().ok_or(Errno::EFAULT)?;
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
     let start = if fixed {
-        let end = addr.checked_add(len).filter(|&e| e <= USER_TOP).ok_or(Errno::ENOMEM)?;
+        let end = addr
+            .checked_add(len)
+            .filter(|&e| e <= USER_TOP)
+            .ok_or(Errno::ENOMEM)?;
         if addr < MMAP_MIN_ADDR {
             return Err(Errno::EPERM);
         }
@@ -65,7 +70,10 @@ pub fn munmap(t: &mut Task, a: Args) -> Result {
     if addr % PAGE != 0 || len == 0 {
         return Err(Errno::EINVAL);
     }
-    let end = page_up(len).and_then(|l| addr.checked_add(l)).filter(|&e| e <= USER_TOP).ok_or(Errno::EINVAL)?;
+    let end = page_up(len)
+        .and_then(|l| addr.checked_add(l))
+        .filter(|&e| e <= USER_TOP)
+        .ok_or(Errno::EINVAL)?;
     let mut guard = t.proc.vm.lock();
     guard.as_mut().ok_or(Errno::EFAULT)?.unmap(addr, end)?;
     Ok(0)
@@ -79,9 +87,15 @@ pub fn mprotect(t: &mut Task, a: Args) -> Result {
     if len == 0 {
         return Ok(0);
     }
-    let end = page_up(len).and_then(|l| addr.checked_add(l)).filter(|&e| e <= USER_TOP).ok_or(Errno::ENOMEM)?;
+    let end = page_up(len)
+        .and_then(|l| addr.checked_add(l))
+        .filter(|&e| e <= USER_TOP)
+        .ok_or(Errno::ENOMEM)?;
     let mut guard = t.proc.vm.lock();
-    guard.as_mut().ok_or(Errno::EFAULT)?.protect(addr, end, Prot::from_bits(prot))?;
+    guard
+        .as_mut()
+        .ok_or(Errno::EFAULT)?
+        .protect(addr, end, Prot::from_bits(prot))?;
     Ok(0)
 }
 
@@ -94,13 +108,24 @@ pub fn brk(t: &mut Task, a: Args) -> Result {
         return Ok(vm.brk);
     }
     let old_end = page_up(vm.brk).unwrap_or(vm.brk);
-    let Some(new_end) = page_up(want) else { return Ok(vm.brk) };
+    let Some(new_end) = page_up(want) else {
+        return Ok(vm.brk);
+    };
     let limit = t.proc.rlimits.lock()[abi::layout::RLIMIT_DATA as usize].cur;
     if want - vm.brk_start > limit {
         return Ok(vm.brk);
     }
     if new_end > old_end {
-        if vm.add_region(old_end, new_end, Prot::RW, Kind::Heap, Some("[heap]".into())).is_err() {
+        if vm
+            .add_region(
+                old_end,
+                new_end,
+                Prot::RW,
+                Kind::Heap,
+                Some("[heap]".into()),
+            )
+            .is_err()
+        {
             return Ok(vm.brk);
         }
     } else if new_end < old_end {

@@ -63,7 +63,16 @@ fn trace(task: &Task, n: u64, a: &Args, r: &Result) {
         Ok(v) => alloc::format!("{v}"),
         Err(e) => alloc::format!("-1 {}", e.name()),
     };
-    hal::kprintln!("[pid {:>4}] {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {res}", task.proc.pid, a.0[0], a.0[1], a.0[2], a.0[3], a.0[4], a.0[5]);
+    hal::kprintln!(
+        "[pid {:>4}] {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {res}",
+        task.proc.pid,
+        a.0[0],
+        a.0[1],
+        a.0[2],
+        a.0[3],
+        a.0[4],
+        a.0[5]
+    );
 }
 
 fn call(t: &mut Task, n: u64, a: Args) -> Result {
@@ -108,7 +117,9 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::GETCWD => fs::getcwd(t, a),
         nr::CHDIR => fs::chdir(t, a),
         nr::READLINK => fs::readlinkat(t, fs::AT_FDCWD, a.0[0], a.0[1], a.0[2]),
-        nr::UMASK => Ok(u64::from(t.proc.umask.swap(a.u32(0) & 0o777, Ordering::Relaxed))),
+        nr::UMASK => Ok(u64::from(
+            t.proc.umask.swap(a.u32(0) & 0o777, Ordering::Relaxed),
+        )),
         nr::GETTIMEOFDAY => time::gettimeofday(t, a),
         nr::GETRLIMIT => process::getrlimit(t, a),
         nr::GETRUSAGE => process::getrusage(t, a),
@@ -116,7 +127,13 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::TIMES => process::times(t, a),
         nr::GETUID | nr::GETGID | nr::GETEUID | nr::GETEGID => process::get_id(t, n),
         nr::SETUID => process::set_ids(t, n, a),
-        nr::SETGID | nr::SETREUID | nr::SETREGID | nr::SETRESUID | nr::SETRESGID | nr::SETFSUID | nr::SETFSGID => process::set_ids(t, n, a),
+        nr::SETGID
+        | nr::SETREUID
+        | nr::SETREGID
+        | nr::SETRESUID
+        | nr::SETRESGID
+        | nr::SETFSUID
+        | nr::SETFSGID => process::set_ids(t, n, a),
         nr::GETRESUID | nr::GETRESGID => process::getres(t, n, a),
         nr::GETGROUPS => process::getgroups(t, a),
         nr::SETGROUPS => process::setgroups(t, a),
@@ -153,6 +170,8 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::GETCPU => info::getcpu(t, a),
         nr::GETRANDOM => info::getrandom(t, a),
         nr::GETDENTS64 => fs::getdents64(t, a),
+        nr::GETPRIORITY => process::getpriority(t, a),
+        nr::SETPRIORITY => process::setpriority(t, a),
         _ => {
             unknown(n);
             Err(Errno::ENOSYS)
@@ -162,8 +181,12 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
 
 /// Log an unimplemented system call once per number.
 fn unknown(n: u64) {
-    static SEEN: hal::sync::SpinLock<alloc::collections::BTreeSet<u64>> = hal::sync::SpinLock::new(alloc::collections::BTreeSet::new());
+    static SEEN: hal::sync::SpinLock<alloc::collections::BTreeSet<u64>> =
+        hal::sync::SpinLock::new(alloc::collections::BTreeSet::new());
     if SEEN.lock().insert(n) {
-        log::warn!("unimplemented system call {n} ({}): ENOSYS", nr::name(n).unwrap_or("unknown"));
+        log::warn!(
+            "unimplemented system call {n} ({}): ENOSYS",
+            nr::name(n).unwrap_or("unknown")
+        );
     }
 }

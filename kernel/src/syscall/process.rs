@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 use abi::errno::Errno;
-use abi::layout::{Rlimit, Rusage, Siginfo, SigFields, Timeval, Tms};
+use abi::layout::{Rlimit, Rusage, SigFields, Siginfo, Timeval, Tms};
 use abi::sysno as nr;
 use abi::wait as w;
 
@@ -25,7 +25,13 @@ pub fn vfork(t: &mut Task) -> Result {
 
 /// clone(flags, stack, parent_tid, child_tid, tls) — the x86-64 argument order.
 pub fn clone(t: &mut Task, a: Args) -> Result {
-    let args = CloneArgs { flags: a.0[0], stack: a.0[1], parent_tid: a.0[2], child_tid: a.0[3], tls: a.0[4] };
+    let args = CloneArgs {
+        flags: a.0[0],
+        stack: a.0[1],
+        parent_tid: a.0[2],
+        child_tid: a.0[3],
+        tls: a.0[4],
+    };
     Ok(u64::from(fork::clone(t, args)?))
 }
 
@@ -41,7 +47,15 @@ fn string_array(t: &Task, ptr: u64) -> core::result::Result<Vec<Vec<u8>>, Errno>
         if p == 0 {
             break;
         }
-        let s = t.read_cstr(p, abi::stack::MAX_ARG_STRLEN - 1).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
+        let s = t
+            .read_cstr(p, abi::stack::MAX_ARG_STRLEN - 1)
+            .map_err(|e| {
+                if e == Errno::ENAMETOOLONG {
+                    Errno::E2BIG
+                } else {
+                    e
+                }
+            })?;
         total += s.len() + 1 + 8;
         if total > abi::stack::ARG_MAX {
             return Err(Errno::E2BIG);
@@ -67,17 +81,28 @@ pub fn exit(t: &mut Task, a: Args) -> Result {
 }
 
 fn timeval(ns: u64) -> Timeval {
-    Timeval { sec: (ns / 1_000_000_000) as i64, usec: ((ns % 1_000_000_000) / 1000) as i64 }
+    Timeval {
+        sec: (ns / 1_000_000_000) as i64,
+        usec: ((ns % 1_000_000_000) / 1000) as i64,
+    }
 }
 
 fn rusage_bytes(user_ns: u64, sys_ns: u64, max_rss_pages: u64) -> [u8; 144] {
-    let r = Rusage { utime: timeval(user_ns), stime: timeval(sys_ns), maxrss: (max_rss_pages * 4) as i64, ..Rusage::default() };
+    let r = Rusage {
+        utime: timeval(user_ns),
+        stime: timeval(sys_ns),
+        maxrss: (max_rss_pages * 4) as i64,
+        ..Rusage::default()
+    };
     r.to_bytes()
 }
 
 pub fn wait4(t: &mut Task, a: Args) -> Result {
     let (pid, status_ptr, options, ru) = (a.i32(0), a.0[1], a.i32(2), a.0[3]);
-    if options & !(w::WNOHANG | w::WUNTRACED | w::WCONTINUED | w::__WALL | w::__WCLONE | w::__WNOTHREAD) != 0 {
+    if options
+        & !(w::WNOHANG | w::WUNTRACED | w::WCONTINUED | w::__WALL | w::__WCLONE | w::__WNOTHREAD)
+        != 0
+    {
         return Err(Errno::EINVAL);
     }
     let sel = Selector::from_wait4(pid, &t.proc);
@@ -97,7 +122,17 @@ pub fn wait4(t: &mut Task, a: Args) -> Result {
 
 pub fn waitid(t: &mut Task, a: Args) -> Result {
     let (idtype, id, info, options, ru) = (a.i32(0), a.u32(1), a.0[2], a.i32(3), a.0[4]);
-    if options & !(w::WNOHANG | w::WNOWAIT | w::WEXITED | w::WSTOPPED | w::WCONTINUED | w::__WALL | w::__WCLONE | w::__WNOTHREAD) != 0 {
+    if options
+        & !(w::WNOHANG
+            | w::WNOWAIT
+            | w::WEXITED
+            | w::WSTOPPED
+            | w::WCONTINUED
+            | w::__WALL
+            | w::__WCLONE
+            | w::__WNOTHREAD)
+        != 0
+    {
         return Err(Errno::EINVAL);
     }
     if options & (w::WEXITED | w::WSTOPPED | w::WCONTINUED) == 0 {
@@ -106,31 +141,58 @@ pub fn waitid(t: &mut Task, a: Args) -> Result {
     let sel = match idtype {
         w::P_ALL => Selector::Any,
         w::P_PID if id > 0 => Selector::Pid(id),
-        w::P_PGID => Selector::Pgid(if id == 0 { t.proc.pgid.load(Ordering::Relaxed) } else { id }),
+        w::P_PGID => Selector::Pgid(if id == 0 {
+            t.proc.pgid.load(Ordering::Relaxed)
+        } else {
+            id
+        }),
         _ => return Err(Errno::EINVAL),
     };
     if options & w::WEXITED == 0 {
         // Only exits are reported until job control exists: nothing else can happen.
-        return if options & w::WNOHANG != 0 { Ok(0) } else { Err(Errno::ECHILD) };
+        return if options & w::WNOHANG != 0 {
+            Ok(0)
+        } else {
+            Err(Errno::ECHILD)
+        };
     }
     let found = pwait::wait(&t.proc, sel, options)?;
     if info != 0 {
         let si = match &found {
             None => Siginfo::default(),
             Some(r) => {
-                let (code, status) = if w::if_exited(r.status) { (w::CLD_EXITED, w::exit_status(r.status)) } else { (if w::core_dumped(r.status) { w::CLD_DUMPED } else { w::CLD_KILLED }, w::term_sig(r.status)) };
+                let (code, status) = if w::if_exited(r.status) {
+                    (w::CLD_EXITED, w::exit_status(r.status))
+                } else {
+                    (
+                        if w::core_dumped(r.status) {
+                            w::CLD_DUMPED
+                        } else {
+                            w::CLD_KILLED
+                        },
+                        w::term_sig(r.status),
+                    )
+                };
                 Siginfo {
                     signo: 17,
                     errno: 0,
                     code,
-                    fields: SigFields::Child { pid: r.pid as i32, uid: r.uid, status, utime: (r.user_ns / 10_000_000) as i64, stime: (r.sys_ns / 10_000_000) as i64 },
+                    fields: SigFields::Child {
+                        pid: r.pid as i32,
+                        uid: r.uid,
+                        status,
+                        utime: (r.user_ns / 10_000_000) as i64,
+                        stime: (r.sys_ns / 10_000_000) as i64,
+                    },
                 }
             }
         };
         t.write_user(info, &si.to_bytes())?;
     }
     if ru != 0 {
-        let bytes = found.as_ref().map_or([0u8; 144], |r| rusage_bytes(r.user_ns, r.sys_ns, r.max_rss_pages));
+        let bytes = found.as_ref().map_or([0u8; 144], |r| {
+            rusage_bytes(r.user_ns, r.sys_ns, r.max_rss_pages)
+        });
         t.write_user(ru, &bytes)?;
     }
     Ok(0)
@@ -148,7 +210,11 @@ pub fn get_id(t: &mut Task, n: u64) -> Result {
 
 pub fn getres(t: &mut Task, n: u64, a: Args) -> Result {
     let c = t.proc.creds.lock().clone();
-    let ids = if n == nr::GETRESUID { [c.uid, c.euid, c.suid] } else { [c.gid, c.egid, c.sgid] };
+    let ids = if n == nr::GETRESUID {
+        [c.uid, c.euid, c.suid]
+    } else {
+        [c.gid, c.egid, c.sgid]
+    };
     for (i, id) in ids.iter().enumerate() {
         t.write_user(a.0[i], &id.to_le_bytes())?;
     }
@@ -201,7 +267,10 @@ pub fn setgroups(t: &mut Task, a: Args) -> Result {
     }
     let mut bytes = alloc::vec![0u8; n as usize * 4];
     t.read_user(a.0[1], &mut bytes)?;
-    let mut groups: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let mut groups: Vec<u32> = bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     groups.sort_unstable();
     t.proc.creds.lock().groups = groups;
     Ok(0)
@@ -215,7 +284,13 @@ pub fn setpgid(t: &mut Task, a: Args) -> Result {
     let target = if pid == 0 || pid as u32 == t.proc.pid {
         t.proc.clone()
     } else {
-        let child = t.proc.children.lock().iter().find(|c| c.pid == pid as u32).cloned();
+        let child = t
+            .proc
+            .children
+            .lock()
+            .iter()
+            .find(|c| c.pid == pid as u32)
+            .cloned();
         child.ok_or(Errno::ESRCH)?
     };
     let sid = t.proc.sid.load(Ordering::Relaxed);
@@ -226,7 +301,11 @@ pub fn setpgid(t: &mut Task, a: Args) -> Result {
         return Err(Errno::EPERM); // a session leader cannot change its group
     }
     let pgid = if pgid == 0 { target.pid } else { pgid as u32 };
-    if pgid != target.pid && !proc::all().iter().any(|p| p.pgid.load(Ordering::Relaxed) == pgid && p.sid.load(Ordering::Relaxed) == sid) {
+    if pgid != target.pid
+        && !proc::all()
+            .iter()
+            .any(|p| p.pgid.load(Ordering::Relaxed) == pgid && p.sid.load(Ordering::Relaxed) == sid)
+    {
         return Err(Errno::EPERM);
     }
     target.pgid.store(pgid, Ordering::Relaxed);
@@ -253,7 +332,11 @@ pub fn getsid(t: &mut Task, a: Args) -> Result {
 
 pub fn setsid(t: &mut Task) -> Result {
     let pid = t.proc.pid;
-    if proc::all().iter().any(|p| p.pgid.load(Ordering::Relaxed) == pid) && t.proc.pgid.load(Ordering::Relaxed) == pid {
+    if proc::all()
+        .iter()
+        .any(|p| p.pgid.load(Ordering::Relaxed) == pid)
+        && t.proc.pgid.load(Ordering::Relaxed) == pid
+    {
         return Err(Errno::EPERM); // already a process-group leader
     }
     t.proc.sid.store(pid, Ordering::Relaxed);
@@ -262,7 +345,11 @@ pub fn setsid(t: &mut Task) -> Result {
 }
 
 fn check_resource(r: u32) -> core::result::Result<usize, Errno> {
-    if r as usize >= abi::layout::RLIM_NLIMITS { Err(Errno::EINVAL) } else { Ok(r as usize) }
+    if r as usize >= abi::layout::RLIM_NLIMITS {
+        Err(Errno::EINVAL)
+    } else {
+        Ok(r as usize)
+    }
 }
 
 pub fn getrlimit(t: &mut Task, a: Args) -> Result {
@@ -272,7 +359,12 @@ pub fn getrlimit(t: &mut Task, a: Args) -> Result {
     Ok(0)
 }
 
-fn set_limit(t: &Task, p: &proc::Process, r: usize, new: Rlimit) -> core::result::Result<(), Errno> {
+fn set_limit(
+    t: &Task,
+    p: &proc::Process,
+    r: usize,
+    new: Rlimit,
+) -> core::result::Result<(), Errno> {
     if new.cur > new.max {
         return Err(Errno::EINVAL);
     }
@@ -310,7 +402,11 @@ pub fn prlimit64(t: &mut Task, a: Args) -> Result {
             return Err(Errno::EPERM);
         }
     }
-    let new = if new_ptr != 0 { Some(read_rlimit(t, new_ptr)?) } else { None };
+    let new = if new_ptr != 0 {
+        Some(read_rlimit(t, new_ptr)?)
+    } else {
+        None
+    };
     let old = p.rlimits.lock()[r];
     if let Some(n) = new {
         set_limit(t, &p, r, n)?;
@@ -338,11 +434,19 @@ pub fn getrusage(t: &mut Task, a: Args) -> Result {
         0 | 1 => {
             let (u, s) = own_times(t);
             let rss = t.proc.vm.lock().as_ref().map_or(0, |v| v.resident_pages()) as u64;
-            (u, s, rss.max(t.proc.times.max_rss_pages.load(Ordering::Relaxed)))
+            (
+                u,
+                s,
+                rss.max(t.proc.times.max_rss_pages.load(Ordering::Relaxed)),
+            )
         }
         -1 => {
             let tm = &t.proc.times;
-            (tm.child_user_ns.load(Ordering::Relaxed), tm.child_sys_ns.load(Ordering::Relaxed), tm.child_max_rss_pages.load(Ordering::Relaxed))
+            (
+                tm.child_user_ns.load(Ordering::Relaxed),
+                tm.child_sys_ns.load(Ordering::Relaxed),
+                tm.child_max_rss_pages.load(Ordering::Relaxed),
+            )
         }
         _ => return Err(Errno::EINVAL),
     };
@@ -356,7 +460,12 @@ pub fn times(t: &mut Task, a: Args) -> Result {
     if a.0[0] != 0 {
         let (u, s) = own_times(t);
         let tm = &t.proc.times;
-        let v = Tms { utime: to_clk(u), stime: to_clk(s), cutime: to_clk(tm.child_user_ns.load(Ordering::Relaxed)), cstime: to_clk(tm.child_sys_ns.load(Ordering::Relaxed)) };
+        let v = Tms {
+            utime: to_clk(u),
+            stime: to_clk(s),
+            cutime: to_clk(tm.child_user_ns.load(Ordering::Relaxed)),
+            cstime: to_clk(tm.child_sys_ns.load(Ordering::Relaxed)),
+        };
         t.write_user(a.0[0], &v.to_bytes())?;
     }
     Ok(crate::time::monotonic_ns() / 10_000_000)
@@ -386,8 +495,11 @@ pub fn prctl(t: &mut Task, a: Args) -> Result {
         PR_SET_NAME => {
             let mut b = [0u8; 16];
             // The name may sit at the end of a page: read up to the NUL byte by byte if needed.
-            let s = t.read_cstr(a.0[1], 4096).or_else(|_| t.read_user(a.0[1], &mut b).map(|_| b.to_vec()))?;
-            let mut name = alloc::string::String::from_utf8_lossy(&s[..s.len().min(15)]).into_owned();
+            let s = t
+                .read_cstr(a.0[1], 4096)
+                .or_else(|_| t.read_user(a.0[1], &mut b).map(|_| b.to_vec()))?;
+            let mut name =
+                alloc::string::String::from_utf8_lossy(&s[..s.len().min(15)]).into_owned();
             name.truncate(15);
             *t.proc.comm.lock() = name;
             Ok(0)
@@ -402,4 +514,69 @@ pub fn prctl(t: &mut Task, a: Args) -> Result {
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// The processes `which`/`who` name for getpriority/setpriority (PRIO_PROCESS, PGRP, USER).
+fn priority_targets(
+    t: &Task,
+    which: i32,
+    who: u32,
+) -> core::result::Result<Vec<alloc::sync::Arc<proc::Process>>, Errno> {
+    let all = proc::all();
+    let live = all.into_iter().filter(|p| !p.is_zombie());
+    let v: Vec<_> = match which {
+        0 => {
+            let pid = if who == 0 { t.proc.pid } else { who };
+            live.filter(|p| p.pid == pid).collect()
+        }
+        1 => {
+            let pg = if who == 0 {
+                t.proc.pgid.load(Ordering::Relaxed)
+            } else {
+                who
+            };
+            live.filter(|p| p.pgid.load(Ordering::Relaxed) == pg)
+                .collect()
+        }
+        2 => {
+            let uid = if who == 0 {
+                t.proc.creds.lock().uid
+            } else {
+                who
+            };
+            live.filter(|p| p.creds.lock().uid == uid).collect()
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    if v.is_empty() {
+        Err(Errno::ESRCH)
+    } else {
+        Ok(v)
+    }
+}
+
+/// getpriority returns 20 - nice (1..=40) so that no success looks like an error.
+pub fn getpriority(t: &mut Task, a: Args) -> Result {
+    let best = priority_targets(t, a.i32(0), a.u32(1))?
+        .iter()
+        .map(|p| p.nice.load(Ordering::Relaxed))
+        .min()
+        .unwrap_or(0);
+    Ok((20 - best) as u64)
+}
+
+pub fn setpriority(t: &mut Task, a: Args) -> Result {
+    let nice = a.i32(2).clamp(-20, 19);
+    let me = t.proc.creds.lock().clone();
+    for p in priority_targets(t, a.i32(0), a.u32(1))? {
+        let them = p.creds.lock().clone();
+        if !me.privileged() && me.euid != them.uid && me.euid != them.euid {
+            return Err(Errno::EPERM);
+        }
+        if nice < p.nice.load(Ordering::Relaxed) && !me.privileged() {
+            return Err(Errno::EACCES);
+        }
+        p.nice.store(nice, Ordering::Relaxed);
+    }
+    Ok(0)
 }

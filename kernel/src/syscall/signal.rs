@@ -68,7 +68,9 @@ pub fn sigaltstack(t: &mut Task, a: Args) -> Result {
         let mut ss = [0u8; 24];
         t.read_user(a.0[0], &mut ss)?;
         let flags = u32::from_le_bytes([ss[8], ss[9], ss[10], ss[11]]);
-        let size = u64::from_le_bytes([ss[16], ss[17], ss[18], ss[19], ss[20], ss[21], ss[22], ss[23]]);
+        let size = u64::from_le_bytes([
+            ss[16], ss[17], ss[18], ss[19], ss[20], ss[21], ss[22], ss[23],
+        ]);
         if flags & !(2 | (1 << 31)) != 0 {
             return Err(Errno::EINVAL);
         }

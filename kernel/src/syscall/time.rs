@@ -20,7 +20,10 @@ const CLOCK_BOOTTIME: u32 = 7;
 const TIMER_ABSTIME: u32 = 1;
 
 fn ts(ns: i64) -> Timespec {
-    Timespec { sec: ns.div_euclid(1_000_000_000), nsec: ns.rem_euclid(1_000_000_000) }
+    Timespec {
+        sec: ns.div_euclid(1_000_000_000),
+        nsec: ns.rem_euclid(1_000_000_000),
+    }
 }
 
 /// CPU time of the calling process (its one thread) in ns.
@@ -32,7 +35,9 @@ fn cpu_ns() -> u64 {
 fn clock_ns(clock: u32) -> core::result::Result<i64, Errno> {
     Ok(match clock {
         CLOCK_REALTIME | CLOCK_REALTIME_COARSE => time::realtime_ns(),
-        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME => time::monotonic_ns() as i64,
+        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME => {
+            time::monotonic_ns() as i64
+        }
         CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => cpu_ns() as i64,
         _ => return Err(Errno::EINVAL),
     })
@@ -61,7 +66,10 @@ pub fn clock_getres(t: &mut Task, a: Args) -> Result {
 pub fn gettimeofday(t: &mut Task, a: Args) -> Result {
     if a.0[0] != 0 {
         let now = time::realtime_ns();
-        let tv = Timeval { sec: now.div_euclid(1_000_000_000), usec: now.rem_euclid(1_000_000_000) / 1000 };
+        let tv = Timeval {
+            sec: now.div_euclid(1_000_000_000),
+            usec: now.rem_euclid(1_000_000_000) / 1000,
+        };
         t.write_user(a.0[0], &tv.to_bytes())?;
     }
     if a.0[1] != 0 {

@@ -25,16 +25,32 @@ pub struct Prot {
 }
 
 impl Prot {
-    pub const RW: Prot = Prot { read: true, write: true, exec: false };
-    pub const NONE: Prot = Prot { read: false, write: false, exec: false };
+    pub const RW: Prot = Prot {
+        read: true,
+        write: true,
+        exec: false,
+    };
+    pub const NONE: Prot = Prot {
+        read: false,
+        write: false,
+        exec: false,
+    };
 
     /// From mmap/mprotect PROT_* bits.
     pub fn from_bits(bits: u64) -> Prot {
-        Prot { read: bits & 1 != 0, write: bits & 2 != 0, exec: bits & 4 != 0 }
+        Prot {
+            read: bits & 1 != 0,
+            write: bits & 2 != 0,
+            exec: bits & 4 != 0,
+        }
     }
 
     fn flags(self) -> PageFlags {
-        PageFlags { write: self.write, exec: self.exec, ..PageFlags::default() }
+        PageFlags {
+            write: self.write,
+            exec: self.exec,
+            ..PageFlags::default()
+        }
     }
 
     fn accessible(self) -> bool {
@@ -119,18 +135,41 @@ impl AddressSpace {
     }
 
     fn overlaps(&self, start: u64, end: u64) -> bool {
-        self.regions.range(..end).next_back().is_some_and(|(_, r)| r.end > start)
+        self.regions
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, r)| r.end > start)
     }
 
     /// Add a region [start, end) with no pages yet. Fails with EEXIST if it overlaps.
-    pub fn add_region(&mut self, start: u64, end: u64, prot: Prot, kind: Kind, name: Option<alloc::string::String>) -> Result<(), Errno> {
-        if start % PAGE != 0 || end % PAGE != 0 || start >= end || end > USER_END || start < MMAP_MIN_ADDR {
+    pub fn add_region(
+        &mut self,
+        start: u64,
+        end: u64,
+        prot: Prot,
+        kind: Kind,
+        name: Option<alloc::string::String>,
+    ) -> Result<(), Errno> {
+        if start % PAGE != 0
+            || end % PAGE != 0
+            || start >= end
+            || end > USER_END
+            || start < MMAP_MIN_ADDR
+        {
             return Err(Errno::EINVAL);
         }
         if self.overlaps(start, end) {
             return Err(Errno::EEXIST);
         }
-        self.regions.insert(start, Region { end, prot, kind, name });
+        self.regions.insert(
+            start,
+            Region {
+                end,
+                prot,
+                kind,
+                name,
+            },
+        );
         Ok(())
     }
 
@@ -141,7 +180,8 @@ impl AddressSpace {
         }
         self.split_at(start);
         self.split_at(end);
-        let inside: alloc::vec::Vec<u64> = self.regions.range(start..end).map(|(&s, _)| s).collect();
+        let inside: alloc::vec::Vec<u64> =
+            self.regions.range(start..end).map(|(&s, _)| s).collect();
         for s in inside {
             self.regions.remove(&s);
         }
@@ -154,7 +194,9 @@ impl AddressSpace {
 
     /// Make `addr` a region boundary if it falls inside one.
     fn split_at(&mut self, addr: u64) {
-        let Some((start, r)) = self.region_at(addr) else { return };
+        let Some((start, r)) = self.region_at(addr) else {
+            return;
+        };
         if start == addr {
             return;
         }
@@ -178,12 +220,15 @@ impl AddressSpace {
         }
         let mut at = start;
         while at < end {
-            let Some((_, r)) = self.region_at(at) else { return Err(Errno::ENOMEM) };
+            let Some((_, r)) = self.region_at(at) else {
+                return Err(Errno::ENOMEM);
+            };
             at = r.end;
         }
         self.split_at(start);
         self.split_at(end);
-        let starts: alloc::vec::Vec<u64> = self.regions.range(start..end).map(|(&s, _)| s).collect();
+        let starts: alloc::vec::Vec<u64> =
+            self.regions.range(start..end).map(|(&s, _)| s).collect();
         for s in starts {
             if let Some(r) = self.regions.get_mut(&s) {
                 r.prot = prot;
@@ -207,7 +252,9 @@ impl AddressSpace {
         if !self.pages.contains_key(&va) {
             let frame = Frame::alloc_zeroed().ok_or(Errno::ENOMEM)?;
             if prot.accessible() {
-                self.pt.map_user(va, &frame, prot.flags()).map_err(map_err)?;
+                self.pt
+                    .map_user(va, &frame, prot.flags())
+                    .map_err(map_err)?;
             }
             self.pages.insert(va, frame);
         }
@@ -217,7 +264,9 @@ impl AddressSpace {
     /// Resolve a user page fault at `addr`. `write`/`exec` say what was attempted.
     /// Returns false if the access is not allowed (the caller delivers SIGSEGV).
     pub fn handle_fault(&mut self, addr: u64, write: bool, exec: bool) -> bool {
-        let Some((_, r)) = self.region_at(addr) else { return false };
+        let Some((_, r)) = self.region_at(addr) else {
+            return false;
+        };
         let prot = r.prot;
         if (write && !prot.write) || (exec && !prot.exec) || !prot.accessible() {
             return false;
@@ -284,7 +333,9 @@ impl AddressSpace {
         let mut done = 0;
         while done < out.len() {
             let at = va + done as u64;
-            let Some(frame) = self.pages.get(&page_down(at)) else { return false };
+            let Some(frame) = self.pages.get(&page_down(at)) else {
+                return false;
+            };
             let off = (at % PAGE) as usize;
             let n = (PAGE as usize - off).min(out.len() - done);
             frame.read(off, &mut out[done..done + n]);

@@ -212,7 +212,9 @@ pub fn random_u64() -> u64 {
             let v: u64;
             let ok: u8;
             // SAFETY: RDRAND is present (CPUID.1:ECX[30]); it only writes the output registers.
-            unsafe { asm!("rdrand {}", "setc {}", out(reg) v, out(reg_byte) ok, options(nomem, nostack)) };
+            unsafe {
+                asm!("rdrand {}", "setc {}", out(reg) v, out(reg_byte) ok, options(nomem, nostack))
+            };
             if ok != 0 {
                 return v;
             }

@@ -338,7 +338,12 @@ impl PageTable {
     /// Map an owned frame as a 4 KiB user page. Safe: the user half never holds memory the kernel
     /// references directly, and the frame is not kernel memory. The caller must unmap it before
     /// the frame is freed (an address space keeps both together).
-    pub fn map_user(&mut self, va: u64, frame: &super::frames::Frame, mut flags: PageFlags) -> Result<(), MapError> {
+    pub fn map_user(
+        &mut self,
+        va: u64,
+        frame: &super::frames::Frame,
+        mut flags: PageFlags,
+    ) -> Result<(), MapError> {
         user_range(va, PAGE_SIZE)?;
         flags.user = true;
         flags.global = false;

@@ -1,0 +1,378 @@
+//! User-space conformance runs: build the programs in `user/tests` for x86_64-unknown-linux-musl
+//! (static-PIE and non-PIE), run each on the host Linux — the oracle — and inside Tine (from an
+//! initramfs whose `/init` is `tinit`, which runs the same plan), and compare: a program passes
+//! when both runs report only `ok` checks and the same set of checks.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::qemu::{Config, Session};
+
+pub struct Case {
+    pub program: &'static str,
+    pub env: &'static [&'static str],
+    pub args: &'static [&'static str],
+}
+
+/// The plan: every program with the argv and environment it expects.
+pub const CASES: &[Case] = &[
+    Case {
+        program: "t_argv",
+        env: &["TINE_A=1", "TINE_B=x=y"],
+        args: &["alpha", "two words", ""],
+    },
+    Case {
+        program: "t_exit",
+        env: &[],
+        args: &[],
+    },
+    Case {
+        program: "t_orphan",
+        env: &[],
+        args: &[],
+    },
+    Case {
+        program: "t_creds",
+        env: &[],
+        args: &[],
+    },
+    Case {
+        program: "t_time",
+        env: &[],
+        args: &[],
+    },
+    Case {
+        program: "t_limits",
+        env: &[],
+        args: &[],
+    },
+    Case {
+        program: "t_exec",
+        env: &[],
+        args: &[],
+    },
+];
+
+pub struct Built {
+    pub pie: PathBuf,
+    pub nopie: PathBuf,
+    /// C programs linked statically with the host's glibc.
+    pub c_dir: PathBuf,
+}
+
+/// C programs in user/c, built with `gcc -static` (glibc), run with `t_argv`'s arguments.
+pub const C_PROGRAMS: &[&str] = &["c_glibc"];
+
+fn build_c(out: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
+    for p in C_PROGRAMS {
+        let src = crate::root().join("user/c").join(format!("{p}.c"));
+        let st = Command::new("cc")
+            .args(["-static", "-O2", "-o"])
+            .arg(out.join(p))
+            .arg(&src)
+            .status()
+            .map_err(|e| format!("cannot run cc: {e}"))?;
+        if !st.success() {
+            return Err(format!(
+                "cc -static {} failed (is glibc's static libc, libc6-dev, installed?)",
+                src.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Build the programs twice: static-PIE (the target's default) and non-PIE.
+pub fn build() -> Result<Built, String> {
+    let root = crate::root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut dirs = Vec::new();
+    for (name, flags) in [
+        ("user-pie", None),
+        (
+            "user-nopie",
+            Some("-C relocation-model=static -C target-feature=+crt-static"),
+        ),
+    ] {
+        let dir = root.join("target").join(name);
+        let mut cmd = Command::new(&cargo);
+        cmd.current_dir(&root)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "usertests",
+                "--profile",
+                "user",
+                "--target",
+                "x86_64-unknown-linux-musl",
+                "--target-dir",
+            ])
+            .arg(&dir);
+        match flags {
+            Some(f) => cmd.env("RUSTFLAGS", f),
+            None => cmd.env_remove("RUSTFLAGS"),
+        };
+        let st = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !st.success() {
+            return Err(format!("building user programs ({name}) failed"));
+        }
+        dirs.push(dir.join("x86_64-unknown-linux-musl").join("user"));
+    }
+    let nopie = dirs.pop().unwrap_or_default();
+    let pie = dirs.pop().unwrap_or_default();
+    let c_dir = root.join("target").join("user-c");
+    build_c(&c_dir)?;
+    Ok(Built { pie, nopie, c_dir })
+}
+
+// ---------------------------------------------------------------------------------------------
+// A newc cpio writer (the initramfs format Linux and Tine unpack).
+
+struct Cpio {
+    out: Vec<u8>,
+    ino: u32,
+}
+
+impl Cpio {
+    fn new() -> Cpio {
+        Cpio {
+            out: Vec::new(),
+            ino: 1,
+        }
+    }
+
+    fn entry(&mut self, name: &str, mode: u32, data: &[u8]) {
+        let header = format!(
+            "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
+            self.ino,
+            mode,
+            0,
+            0,
+            1,
+            0,
+            data.len(),
+            0,
+            0,
+            0,
+            0,
+            name.len() + 1,
+            0
+        );
+        self.ino += 1;
+        self.out.extend_from_slice(header.as_bytes());
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(0);
+        self.pad();
+        self.out.extend_from_slice(data);
+        self.pad();
+    }
+
+    fn pad(&mut self) {
+        while self.out.len() % 4 != 0 {
+            self.out.push(0);
+        }
+    }
+
+    fn dir(&mut self, name: &str) {
+        self.entry(name, 0o040755, &[]);
+    }
+
+    fn file(&mut self, name: &str, data: &[u8], exec: bool) {
+        self.entry(name, if exec { 0o100755 } else { 0o100644 }, data);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.entry("TRAILER!!!", 0, &[]);
+        self.out
+    }
+}
+
+fn read(p: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+/// The initramfs: /init = tinit, /bin/<prog> (static-PIE), /bin/nopie/<prog>, /etc/plan.
+pub fn initramfs(b: &Built) -> Result<PathBuf, String> {
+    let mut c = Cpio::new();
+    for d in ["bin", "bin/nopie", "etc", "dev", "tmp"] {
+        c.dir(d);
+    }
+    c.file("init", &read(&b.pie.join("tinit"))?, true);
+    let mut plan = String::new();
+    for case in CASES {
+        c.file(
+            &format!("bin/{}", case.program),
+            &read(&b.pie.join(case.program))?,
+            true,
+        );
+        c.file(
+            &format!("bin/nopie/{}", case.program),
+            &read(&b.nopie.join(case.program))?,
+            true,
+        );
+        for (variant, path) in [
+            ("pie", format!("/bin/{}", case.program)),
+            ("nopie", format!("/bin/nopie/{}", case.program)),
+        ] {
+            let mut fields = vec![
+                format!("{}:{variant}", case.program),
+                case.env.join(" "),
+                path,
+            ];
+            fields.extend(case.args.iter().map(|s| s.to_string()));
+            plan.push_str(&fields.join("\t"));
+            plan.push('\n');
+        }
+    }
+    for p in C_PROGRAMS {
+        c.file(&format!("bin/{p}"), &read(&b.c_dir.join(p))?, true);
+        let fields = [
+            format!("{p}:glibc"),
+            "TINE_A=1 TINE_B=x=y".into(),
+            format!("/bin/{p}"),
+            "alpha".into(),
+            "two words".into(),
+            String::new(),
+        ];
+        plan.push_str(&fields.join("\t"));
+        plan.push('\n');
+    }
+    c.file("etc/plan", plan.as_bytes(), false);
+    let path = crate::root().join("target/tine/user-initramfs.cpio");
+    std::fs::write(&path, c.finish()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// The check lines of one program's output: "ok NAME" / "not ok NAME: why" / "summary ...".
+fn checks(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter(|l| l.starts_with("ok ") || l.starts_with("not ok ") || l.starts_with("summary "))
+        .map(str::to_string)
+        .collect()
+}
+
+fn verdict(
+    label: &str,
+    host: &[String],
+    tine: &[String],
+    tine_status: Option<&str>,
+) -> Result<(), String> {
+    let failures: Vec<&String> = host
+        .iter()
+        .chain(tine.iter())
+        .filter(|l| l.starts_with("not ok"))
+        .collect();
+    let names = |v: &[String]| -> Vec<String> {
+        v.iter().filter(|l| l.starts_with("ok ")).cloned().collect()
+    };
+    let mut why = String::new();
+    if host.is_empty() {
+        why += "host run printed no checks\n";
+    }
+    if tine.is_empty() {
+        why += &format!("Tine run printed no checks (status {tine_status:?})\n");
+    }
+    for f in &failures {
+        why += &format!("{f}\n");
+    }
+    if failures.is_empty() && names(host) != names(tine) {
+        why += &format!(
+            "host and Tine ran different checks\nhost: {:?}\ntine: {:?}\n",
+            names(host),
+            names(tine)
+        );
+    }
+    if tine_status != Some("0") && why.is_empty() {
+        why += &format!("{label}: exit status in Tine was {tine_status:?}\n");
+    }
+    if why.is_empty() { Ok(()) } else { Err(why) }
+}
+
+/// Run every case on the host and in Tine; returns (test name, outcome) pairs.
+pub fn run_all(kernel: &Path) -> Vec<(String, Result<(), String>)> {
+    let mut results = Vec::new();
+    let built = match build() {
+        Ok(b) => b,
+        Err(e) => return vec![("user::build".into(), Err(e))],
+    };
+    // Host runs (the oracle).
+    let mut host: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for case in CASES {
+        for (variant, dir) in [("pie", &built.pie), ("nopie", &built.nopie)] {
+            let out = Command::new(dir.join(case.program))
+                .args(case.args)
+                .env_clear()
+                .envs(case.env.iter().filter_map(|e| e.split_once('=')))
+                .output();
+            let text = out
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            host.insert(format!("{}:{variant}", case.program), checks(&text));
+        }
+    }
+    for p in C_PROGRAMS {
+        let out = Command::new(built.c_dir.join(p))
+            .args(["alpha", "two words", ""])
+            .env_clear()
+            .env("TINE_A", "1")
+            .env("TINE_B", "x=y")
+            .output();
+        let text = out
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        host.insert(format!("{p}:glibc"), checks(&text));
+    }
+    // One boot of Tine runs the whole plan.
+    let initrd = match initramfs(&built) {
+        Ok(p) => p,
+        Err(e) => return vec![("user::initramfs".into(), Err(e))],
+    };
+    let mut cfg = Config::new(kernel.to_path_buf());
+    cfg.append = "console=ttyS0 panic=-1 loglevel=4".into();
+    cfg.initrd = Some(initrd);
+    let (code, out) = match Session::start(&cfg) {
+        Ok(mut s) => {
+            let code = s.wait_exit(Duration::from_secs(600));
+            (code, s.output())
+        }
+        Err(e) => return vec![("user::boot".into(), Err(e))],
+    };
+    let _ = std::fs::write(crate::root().join("target/tine/user.log"), &out);
+    // Split Tine's console by the runner's markers.
+    let mut tine: BTreeMap<String, (Vec<String>, Option<String>)> = BTreeMap::new();
+    let mut current: Option<(String, String)> = None;
+    for line in out.lines() {
+        if let Some(label) = line.strip_prefix("=== begin ") {
+            current = Some((label.to_string(), String::new()));
+        } else if let Some(rest) = line.strip_prefix("=== end ") {
+            if let Some((label, text)) = current.take() {
+                let status = rest.split(" status ").nth(1).map(str::to_string);
+                tine.insert(label, (checks(&text), status));
+            }
+        } else if let Some((_, text)) = current.as_mut() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    let done = out.contains("=== all done");
+    let mut labels: Vec<String> = CASES
+        .iter()
+        .flat_map(|c| [format!("{}:pie", c.program), format!("{}:nopie", c.program)])
+        .collect();
+    labels.extend(C_PROGRAMS.iter().map(|p| format!("{p}:glibc")));
+    for label in labels {
+        let h = host.get(&label).cloned().unwrap_or_default();
+        let (t, status) = tine.get(&label).cloned().unwrap_or_default();
+        let mut r = verdict(&label, &h, &t, status.as_deref());
+        if r.is_err() && !done {
+            r = r.map_err(|e| format!("{e}(the Tine run did not finish: QEMU status {code:?}; log in target/tine/user.log)"));
+        }
+        results.push((format!("user::{label}"), r));
+    }
+    results
+}
