@@ -213,7 +213,35 @@ hal_user_enter:
     mov gs:[{user_ctx}], rdi
     mov rax, gs:[{tss_rsp0}]
     mov [rax], rsp
-    push {user_ds}
+    // Back from a system call with rcx/r11 still holding rip/rflags (as `syscall` left them):
+    // return with the cheaper sysretq. Anything else (a new program, a trap) uses iretq.
+    cmp qword ptr [rdi + 160], {vector_syscall}
+    jne 1f
+    mov rax, [rdi + 128]
+    cmp rax, [rdi + 16]
+    jne 1f
+    mov rax, [rdi + 136]
+    cmp rax, [rdi + 88]
+    jne 1f
+    mov rax, [rdi + 0]
+    mov rbx, [rdi + 8]
+    mov rdx, [rdi + 24]
+    mov rsi, [rdi + 32]
+    mov rbp, [rdi + 48]
+    mov r8, [rdi + 64]
+    mov r9, [rdi + 72]
+    mov r10, [rdi + 80]
+    mov r12, [rdi + 96]
+    mov r13, [rdi + 104]
+    mov r14, [rdi + 112]
+    mov r15, [rdi + 120]
+    mov rcx, [rdi + 128]
+    mov r11, [rdi + 136]
+    mov rsp, [rdi + 56]
+    mov rdi, [rdi + 40]
+    swapgs
+    sysretq
+1:  push {user_ds}
     push qword ptr [rdi + 56]
     push qword ptr [rdi + 136]
     push {user_cs}
