@@ -13,6 +13,8 @@ pub mod exec;
 pub mod fork;
 pub mod init;
 pub mod task;
+#[cfg(feature = "ktest")]
+mod tests;
 pub mod wait;
 
 use alloc::collections::BTreeMap;

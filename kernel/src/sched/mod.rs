@@ -9,6 +9,7 @@
 //! Lock order: a wait queue's lock, then a thread's state lock, then a run-queue lock. No lock is
 //! held across `switch`.
 
+pub mod mutex;
 #[cfg(feature = "ktest")]
 mod tests;
 pub mod thread;

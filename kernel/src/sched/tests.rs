@@ -130,3 +130,39 @@ ktest!(
         assert!(after + 16 >= before, "leaked frames: {before} -> {after}");
     }
 );
+
+ktest!(
+    fn sleeping_mutex_excludes_and_can_sleep_while_held() {
+        use core::sync::atomic::AtomicBool;
+        struct Shared {
+            m: super::mutex::Mutex<u64>,
+            inside: AtomicBool,
+        }
+        let s = Arc::new(Shared {
+            m: super::mutex::Mutex::new(0),
+            inside: AtomicBool::new(false),
+        });
+        let worker = |s: Arc<Shared>| {
+            move || {
+                for _ in 0..100 {
+                    let mut g = s.m.lock();
+                    assert!(
+                        !s.inside.swap(true, Ordering::SeqCst),
+                        "two threads inside the mutex"
+                    );
+                    let v = *g;
+                    // Give the CPU away while holding the lock: the other thread must sleep.
+                    super::yield_now();
+                    *g = v + 1;
+                    s.inside.store(false, Ordering::SeqCst);
+                }
+            }
+        };
+        let a = Thread::spawn("m1", worker(s.clone())).expect("spawn");
+        let b = Thread::spawn("m2", worker(s.clone())).expect("spawn");
+        a.join();
+        b.join();
+        assert_eq!(*s.m.lock(), 200);
+        assert!(s.m.try_lock().is_some());
+    }
+);

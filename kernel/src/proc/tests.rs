@@ -1,0 +1,244 @@
+//! In-kernel tests of execve and the process life cycle: a hand-made static ELF is loaded and
+//! run to its exit system call; broken images (truncated header, overlapping segments, absurd
+//! sizes) fail with ENOEXEC and leave the caller intact; `#!` scripts get the interpreter's
+//! argv; permissions give EACCES; fork copies memory; exit makes a zombie that wait reaps.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use abi::errno::Errno;
+use hal::ktest;
+use hal::sync::SpinLock;
+use hal::user::{Exit, UserContext};
+
+use super::Process;
+use super::task::Task;
+use crate::fs::ramfs::{self, Node, NodeKind};
+
+const BASE: u64 = 0x40_0000;
+const CODE_OFF: u64 = 120;
+
+/// A minimal ET_EXEC: one R+X PT_LOAD of the whole file at BASE, entry at the code.
+/// Code: mov edi, 7; mov eax, 60; syscall (exit(7)).
+fn tiny_elf() -> Vec<u8> {
+    let code: [u8; 12] = [0xbf, 7, 0, 0, 0, 0xb8, 60, 0, 0, 0, 0x0f, 0x05];
+    let total = CODE_OFF + code.len() as u64;
+    let mut e = Vec::new();
+    e.extend_from_slice(b"\x7fELF");
+    e.extend_from_slice(&[2, 1, 1, 0]);
+    e.extend_from_slice(&[0; 8]);
+    e.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    e.extend_from_slice(&62u16.to_le_bytes()); // x86-64
+    e.extend_from_slice(&1u32.to_le_bytes());
+    e.extend_from_slice(&(BASE + CODE_OFF).to_le_bytes()); // entry
+    e.extend_from_slice(&64u64.to_le_bytes()); // phoff
+    e.extend_from_slice(&0u64.to_le_bytes()); // shoff
+    e.extend_from_slice(&0u32.to_le_bytes());
+    e.extend_from_slice(&64u16.to_le_bytes());
+    e.extend_from_slice(&56u16.to_le_bytes());
+    e.extend_from_slice(&1u16.to_le_bytes()); // phnum
+    e.extend_from_slice(&[0; 6]);
+    // PT_LOAD, R+X
+    e.extend_from_slice(&1u32.to_le_bytes());
+    e.extend_from_slice(&5u32.to_le_bytes());
+    e.extend_from_slice(&0u64.to_le_bytes());
+    e.extend_from_slice(&BASE.to_le_bytes());
+    e.extend_from_slice(&BASE.to_le_bytes());
+    e.extend_from_slice(&total.to_le_bytes());
+    e.extend_from_slice(&total.to_le_bytes());
+    e.extend_from_slice(&0x1000u64.to_le_bytes());
+    e.extend_from_slice(&code);
+    e
+}
+
+fn add_file(dir: &Arc<Node>, name: &str, data: Vec<u8>, mode: u32) {
+    let node = Node::new(
+        NodeKind::File(SpinLock::new(Arc::new(data))),
+        ramfs::S_IFREG | mode,
+        0,
+        0,
+        0,
+    );
+    dir.insert(name, node).expect("insert");
+}
+
+fn setup() -> Arc<Node> {
+    let root = ramfs::root();
+    if let Some(d) = root.child("ktest") {
+        return d;
+    }
+    let dir = Node::new_dir(0o755);
+    root.insert("ktest", dir.clone()).expect("mkdir");
+    let good = tiny_elf();
+    add_file(&dir, "good", good.clone(), 0o755);
+    add_file(&dir, "noexec", good.clone(), 0o644);
+    add_file(&dir, "trunc", good[..40].to_vec(), 0o755);
+    let mut overlap = good.clone();
+    overlap[56..58].copy_from_slice(&2u16.to_le_bytes()); // phnum 2: the second header overlaps...
+    overlap.truncate(120);
+    let ph = overlap[64..120].to_vec();
+    overlap.extend_from_slice(&ph); // ...a copy of the first segment
+    overlap.extend_from_slice(&good[120..]);
+    add_file(&dir, "overlap", overlap, 0o755);
+    let mut huge = good.clone();
+    huge[64 + 40..64 + 48].copy_from_slice(&(1u64 << 60).to_le_bytes()); // p_memsz absurd
+    add_file(&dir, "huge", huge, 0o755);
+    add_file(
+        &dir,
+        "script",
+        b"#!/ktest/good -x\necho never\n".to_vec(),
+        0o755,
+    );
+    dir
+}
+
+/// A process (child of a holder that stands in for init) with an empty register set.
+fn new_task() -> (Arc<Process>, Task) {
+    static HOLDER: hal::sync::Once<Arc<Process>> = hal::sync::Once::new();
+    let holder = HOLDER
+        .call_once(|| Process::new(None, None).expect("holder process"))
+        .clone();
+    let proc = Process::new(Some(&holder), None).expect("process");
+    let ctx = UserContext::new(0, 0).expect("context");
+    (
+        holder,
+        Task {
+            proc: proc.clone(),
+            ctx,
+            tid: proc.pid,
+            exiting: false,
+        },
+    )
+}
+
+fn exec(t: &mut Task, path: &str, argv: &[&str]) -> Result<(), Errno> {
+    let argv = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
+    super::exec::execve(t, path.as_bytes().to_vec(), argv, Vec::new())
+}
+
+fn run_to_syscall(t: &mut Task) -> (u64, u64) {
+    loop {
+        if let Some(vm) = t.proc.vm.lock().as_ref() {
+            vm.activate();
+        }
+        match t.ctx.run() {
+            Exit::Syscall => {
+                hal::arch::enable_interrupts();
+                return (t.ctx.rax, t.ctx.rdi);
+            }
+            Exit::Interrupt(v) => {
+                hal::trap::dispatch_irq(v);
+                hal::arch::enable_interrupts();
+            }
+            Exit::Exception { vector, cr2, .. } => {
+                panic!("exception {vector} at {:#x} (cr2 {cr2:#x})", t.ctx.rip)
+            }
+        }
+    }
+}
+
+/// Read argc and the argv strings from the new program's stack.
+fn stack_argv(t: &Task) -> Vec<Vec<u8>> {
+    let argc = t.read_u64(t.ctx.rsp).expect("argc");
+    (0..argc)
+        .map(|i| {
+            t.read_cstr(t.read_u64(t.ctx.rsp + 8 + 8 * i).expect("argv[i]"), 4096)
+                .expect("string")
+        })
+        .collect()
+}
+
+ktest!(
+    fn execve_loads_and_runs_a_static_elf() {
+        setup();
+        let (_h, mut t) = new_task();
+        exec(&mut t, "/ktest/good", &["good", "one"]).expect("execve");
+        assert_eq!(t.ctx.rip, BASE + CODE_OFF);
+        assert_eq!(t.ctx.rsp % 16, 0, "initial stack not 16-byte aligned");
+        assert_eq!(stack_argv(&t), [b"good".to_vec(), b"one".to_vec()]);
+        assert_eq!(run_to_syscall(&mut t), (60, 7), "the program's exit(7)");
+        t.proc.exit(abi::wait::exited(7));
+        assert!(t.proc.is_zombie());
+    }
+);
+
+ktest!(
+    fn execve_refuses_broken_images_and_keeps_the_caller() {
+        setup();
+        let (_h, mut t) = new_task();
+        exec(&mut t, "/ktest/good", &["good"]).expect("execve");
+        let rip = t.ctx.rip;
+        for bad in ["/ktest/trunc", "/ktest/overlap", "/ktest/huge"] {
+            assert_eq!(exec(&mut t, bad, &["x"]), Err(Errno::ENOEXEC), "{bad}");
+            assert_eq!(t.ctx.rip, rip, "{bad} changed the caller's registers");
+        }
+        assert_eq!(exec(&mut t, "/ktest/noexec", &["x"]), Err(Errno::EACCES));
+        assert_eq!(exec(&mut t, "/ktest/missing", &["x"]), Err(Errno::ENOENT));
+        assert_eq!(exec(&mut t, "/ktest", &["x"]), Err(Errno::EACCES));
+        // The old image still runs.
+        assert_eq!(run_to_syscall(&mut t), (60, 7));
+        t.proc.exit(0);
+    }
+);
+
+ktest!(
+    fn shebang_scripts_run_their_interpreter() {
+        setup();
+        let (_h, mut t) = new_task();
+        exec(&mut t, "/ktest/script", &["script", "a1", "a2"]).expect("execve script");
+        let expect: [&[u8]; 5] = [b"/ktest/good", b"-x", b"/ktest/script", b"a1", b"a2"];
+        assert_eq!(stack_argv(&t), expect);
+        assert_eq!(run_to_syscall(&mut t), (60, 7));
+        t.proc.exit(0);
+    }
+);
+
+ktest!(
+    fn fork_copies_memory_and_wait_reaps_the_zombie() {
+        setup();
+        let (holder, mut t) = new_task();
+        exec(&mut t, "/ktest/good", &["good"]).expect("execve");
+        let stack = t.ctx.rsp;
+        t.write_u64(stack - 64, 0x1111).expect("write");
+        let child_vm = t
+            .proc
+            .vm
+            .lock()
+            .as_ref()
+            .expect("vm")
+            .fork()
+            .expect("fork vm");
+        let child = Process::new(Some(&t.proc), Some(child_vm)).expect("child");
+        t.write_u64(stack - 64, 0x2222).expect("write after fork");
+        let mut word = [0u8; 8];
+        assert!(
+            child
+                .vm
+                .lock()
+                .as_ref()
+                .expect("child vm")
+                .read_bytes(stack - 64, &mut word)
+        );
+        assert_eq!(
+            u64::from_le_bytes(word),
+            0x1111,
+            "the child's copy changed with the parent"
+        );
+        assert_eq!(child.ppid(), t.proc.pid);
+        child.exit(abi::wait::exited(3));
+        let r = super::wait::wait(&t.proc, super::wait::Selector::Pid(child.pid), 0)
+            .expect("wait")
+            .expect("reaped");
+        assert_eq!((r.pid, r.status), (child.pid, abi::wait::exited(3)));
+        assert!(
+            super::lookup(child.pid).is_none(),
+            "reaped zombie still in the table"
+        );
+        assert_eq!(
+            super::wait::wait(&t.proc, super::wait::Selector::Any, 0).err(),
+            Some(Errno::ECHILD)
+        );
+        t.proc.exit(0);
+        drop(holder);
+    }
+);
