@@ -42,7 +42,13 @@ fn kmain(info: &'static hal::BootInfo) -> ! {
     hal::time::set_tick_hook(time::tick);
     hal::arch::enable_interrupts();
     banner::late(info, &platform);
-    syscall::set_trace(cmdline.get("trace") == Some("syscalls"));
+    syscall::set_trace(
+        cmdline.get("trace") == Some("syscalls"),
+        cmdline
+            .get("trace.pid")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0),
+    );
 
     let main_thread = move || {
         #[cfg(feature = "ktest")]

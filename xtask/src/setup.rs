@@ -1,6 +1,6 @@
 //! Prerequisites: QEMU (installed through apt when running as root, otherwise the exact command
-//! is printed), a C compiler for the symbol-table tests, and the Rust targets the kernel and user
-//! programs are built for.
+//! is printed), a C compiler with glibc's static library (symbol-table tests, the glibc test
+//! program), cpio (initramfs tests), and the Rust targets the kernel and user programs need.
 
 use std::process::Command;
 
@@ -85,8 +85,17 @@ pub fn ensure_targets() -> Result<(), String> {
     Ok(())
 }
 
+/// The `cpio` tool: the initramfs reader's host tests compare against archives it makes.
+pub fn ensure_cpio() -> Result<(), String> {
+    if have("cpio") {
+        return Ok(());
+    }
+    apt_install(&["cpio"], "cpio")
+}
+
 pub fn ensure_all() -> Result<(), String> {
     ensure_targets()?;
     ensure_qemu()?;
-    ensure_cc()
+    ensure_cc()?;
+    ensure_cpio()
 }

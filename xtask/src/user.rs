@@ -360,6 +360,7 @@ pub fn run_all(kernel: &Path) -> Vec<(String, Result<(), String>)> {
         }
     }
     let done = out.contains("=== all done");
+    results.extend(init_and_trace_checks(kernel));
     let mut labels: Vec<String> = CASES
         .iter()
         .flat_map(|c| [format!("{}:pie", c.program), format!("{}:nopie", c.program)])
@@ -375,4 +376,56 @@ pub fn run_all(kernel: &Path) -> Vec<(String, Result<(), String>)> {
         results.push((format!("user::{label}"), r));
     }
     results
+}
+
+/// Boots with the glibc program as init: the syscall trace shows decoded calls of pid 1 and its
+/// child, `trace.pid=` limits it to one process, and init's exit is reported and ends QEMU with
+/// a failure status.
+fn init_and_trace_checks(kernel: &Path) -> Vec<(String, Result<(), String>)> {
+    let initrd = crate::root().join("target/tine/user-initramfs.cpio");
+    let boot = |append: &str| -> Result<(Option<i32>, String), String> {
+        let mut cfg = Config::new(kernel.to_path_buf());
+        cfg.append = format!("console=ttyS0 panic=-1 rdinit=/bin/c_glibc {append}");
+        cfg.initrd = Some(initrd.clone());
+        let mut s = Session::start(&cfg)?;
+        let code = s.wait_exit(Duration::from_secs(120));
+        Ok((code, s.output()))
+    };
+    let all = boot("trace=syscalls").and_then(|(code, out)| {
+        let need = [
+            "[pid    1] arch_prctl(4098, ",
+            "[pid    1] uname(",
+            "[pid    1] wait4(2, ",
+            "[pid    2] exit_group(42) = ",
+            "-1 ENOSYS (38)",
+            "init (pid 1) ended; powering off",
+        ];
+        for n in need {
+            if !out.contains(n) {
+                return Err(format!(
+                    "trace lacks {n:?}\n{}",
+                    out.lines().rev().take(30).collect::<Vec<_>>().join("\n")
+                ));
+            }
+        }
+        // c_glibc fails its argument checks here (no arguments), so init exits with status 1:
+        // Tine reports it and leaves QEMU with a failure status (debug-exit 0x7f → 255).
+        if code != Some(255) {
+            return Err(format!(
+                "QEMU exit status {code:?} after init exited, expected 255"
+            ));
+        }
+        Ok(())
+    });
+    let one = boot("trace.pid=2").and_then(|(_, out)| {
+        let traced: Vec<&str> = out.lines().filter(|l| l.starts_with("[pid ")).collect();
+        if traced.is_empty() || traced.iter().any(|l| !l.starts_with("[pid    2]")) {
+            return Err(format!("trace.pid=2 traced {traced:?}"));
+        }
+        Ok(())
+    });
+    vec![
+        ("user::trace_syscalls_and_init_exit".into(), all),
+        ("user::trace_one_pid".into(), one),
+    ]
 }

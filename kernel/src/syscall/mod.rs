@@ -32,9 +32,20 @@ impl Args {
 }
 
 static TRACE: AtomicBool = AtomicBool::new(false);
+/// Trace only this pid (0: all).
+static TRACE_PID: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 
-pub fn set_trace(on: bool) {
+/// `trace=syscalls` traces every process; `trace.pid=N` limits it to one.
+pub fn set_trace(on: bool, pid: u32) {
     TRACE.store(on, Ordering::Relaxed);
+    TRACE_PID.store(pid, Ordering::Relaxed);
+}
+
+fn tracing(task: &Task) -> bool {
+    match TRACE_PID.load(Ordering::Relaxed) {
+        0 => TRACE.load(Ordering::Relaxed),
+        pid => pid == task.proc.pid,
+    }
 }
 
 /// Handle the system call in `task.ctx` and store the result in rax.
@@ -42,9 +53,16 @@ pub fn dispatch(task: &mut Task) {
     let n = task.ctx.rax;
     let c = &task.ctx;
     let args = Args([c.rdi, c.rsi, c.rdx, c.r10, c.r8, c.r9]);
+    // Strings are read before the call: execve replaces the memory they live in.
+    let traced = tracing(task).then(|| (task.proc.pid, describe(task, n, &args)));
     let result = call(task, n, args);
-    if TRACE.load(Ordering::Relaxed) {
-        trace(task, n, &args, &result);
+    if let Some((pid, call_text)) = traced {
+        let res = match &result {
+            Ok(v) if *v > 0xffff => alloc::format!("{v:#x}"),
+            Ok(v) => alloc::format!("{v}"),
+            Err(e) => alloc::format!("-1 {} ({})", e.name(), e.0),
+        };
+        hal::kprintln!("[pid {pid:>4}] {call_text} = {res}");
     }
     // execve succeeded: the registers already belong to the new program (rax = 0).
     if n == nr::EXECVE && result.is_ok() {
@@ -56,23 +74,93 @@ pub fn dispatch(task: &mut Task) {
     };
 }
 
-fn trace(task: &Task, n: u64, a: &Args, r: &Result) {
-    let name = nr::name(n).unwrap_or("?");
-    let res = match r {
-        Ok(v) if *v > 0xffff => alloc::format!("{v:#x}"),
-        Ok(v) => alloc::format!("{v}"),
-        Err(e) => alloc::format!("-1 {}", e.name()),
-    };
-    hal::kprintln!(
-        "[pid {:>4}] {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {res}",
-        task.proc.pid,
-        a.0[0],
-        a.0[1],
-        a.0[2],
-        a.0[3],
-        a.0[4],
-        a.0[5]
-    );
+/// How many arguments a call takes and which of them are C strings (paths), for the trace.
+fn signature(n: u64) -> (usize, &'static [usize]) {
+    match n {
+        nr::GETPID
+        | nr::GETPPID
+        | nr::GETTID
+        | nr::GETUID
+        | nr::GETEUID
+        | nr::GETGID
+        | nr::GETEGID
+        | nr::FORK
+        | nr::VFORK
+        | nr::SCHED_YIELD
+        | nr::SETSID
+        | nr::GETPGRP => (0, &[]),
+        nr::EXIT
+        | nr::EXIT_GROUP
+        | nr::CLOSE
+        | nr::BRK
+        | nr::UMASK
+        | nr::DUP
+        | nr::UNAME
+        | nr::TIME
+        | nr::SET_TID_ADDRESS => (1, &[]),
+        nr::CHDIR => (1, &[0]),
+        nr::OPEN | nr::STAT | nr::LSTAT | nr::ACCESS => (3, &[0]),
+        nr::EXECVE => (3, &[0]),
+        nr::READLINK => (3, &[0]),
+        nr::OPENAT | nr::NEWFSTATAT | nr::FACCESSAT | nr::READLINKAT => (4, &[1]),
+        nr::READ
+        | nr::WRITE
+        | nr::LSEEK
+        | nr::MPROTECT
+        | nr::IOCTL
+        | nr::FCNTL
+        | nr::POLL
+        | nr::READV
+        | nr::WRITEV => (3, &[]),
+        nr::MUNMAP
+        | nr::NANOSLEEP
+        | nr::CLOCK_GETTIME
+        | nr::CLOCK_GETRES
+        | nr::GETTIMEOFDAY
+        | nr::ARCH_PRCTL
+        | nr::GETRLIMIT
+        | nr::SETRLIMIT
+        | nr::GETRUSAGE
+        | nr::KILL
+        | nr::DUP2
+        | nr::SETPGID => (2, &[]),
+        nr::WAIT4 | nr::RT_SIGACTION | nr::RT_SIGPROCMASK | nr::PRLIMIT64 | nr::CLOCK_NANOSLEEP => {
+            (4, &[])
+        }
+        nr::MMAP => (6, &[]),
+        _ => (6, &[]),
+    }
+}
+
+fn describe(task: &Task, n: u64, a: &Args) -> alloc::string::String {
+    use core::fmt::Write;
+    let (count, strings) = signature(n);
+    let mut s = alloc::string::String::from(nr::name(n).unwrap_or("unknown"));
+    if nr::name(n).is_none() {
+        let _ = write!(s, "_{n}");
+    }
+    s.push('(');
+    for i in 0..count {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        if strings.contains(&i) {
+            match task.read_cstr(a.0[i], 256) {
+                Ok(b) => {
+                    let _ = write!(s, "{:?}", alloc::string::String::from_utf8_lossy(&b));
+                }
+                Err(_) => {
+                    let _ = write!(s, "{:#x}", a.0[i]);
+                }
+            }
+        } else if a.0[i] > 0xffff {
+            let _ = write!(s, "{:#x}", a.0[i]);
+        } else {
+            let _ = write!(s, "{}", a.0[i] as i64);
+        }
+    }
+    s.push(')');
+    s
 }
 
 fn call(t: &mut Task, n: u64, a: Args) -> Result {
