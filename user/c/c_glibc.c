@@ -19,6 +19,9 @@ static void check(int ok, const char *name, const char *why) {
 
 int main(int argc, char **argv, char **envp) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    /* Arguments and environment as the program sees them (informational lines). */
+    for (int i = 0; i < argc; i++) printf("# argv[%d] = \"%s\"\n", i, argv[i]);
+    for (char **e = envp; *e; e++) printf("# env %s\n", *e);
     check(argc == 4, "argc", "expected 4 arguments");
     check(argc > 1 && strcmp(argv[1], "alpha") == 0, "argv1", argc > 1 ? argv[1] : "missing");
     check(argc > 2 && strcmp(argv[2], "two words") == 0, "argv2", argc > 2 ? argv[2] : "missing");

@@ -382,7 +382,20 @@ pub fn run_all(kernel: &Path) -> Vec<(String, Result<(), String>)> {
 /// child, `trace.pid=` limits it to one process, and init's exit is reported and ends QEMU with
 /// a failure status.
 fn init_and_trace_checks(kernel: &Path) -> Vec<(String, Result<(), String>)> {
-    let initrd = crate::root().join("target/tine/user-initramfs.cpio");
+    // These boots use a gzip-compressed copy of the image: the kernel must inflate it.
+    let plain = crate::root().join("target/tine/user-initramfs.cpio");
+    let initrd = crate::root().join("target/tine/user-initramfs.cpio.gz");
+    let gz = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "gzip -c -6 '{}' > '{}'",
+            plain.display(),
+            initrd.display()
+        ))
+        .status();
+    if !gz.is_ok_and(|s| s.success()) {
+        return vec![("user::gzip_initramfs".into(), Err("gzip failed".into()))];
+    }
     let boot = |append: &str| -> Result<(Option<i32>, String), String> {
         let mut cfg = Config::new(kernel.to_path_buf());
         cfg.append = format!("console=ttyS0 panic=-1 rdinit=/bin/c_glibc {append}");
@@ -393,6 +406,10 @@ fn init_and_trace_checks(kernel: &Path) -> Vec<(String, Result<(), String>)> {
     };
     let all = boot("trace=syscalls").and_then(|(code, out)| {
         let need = [
+            "initramfs: ",
+            "# argv[0] = \"/bin/c_glibc\"",
+            "# env HOME=/",
+            "# env TERM=linux",
             "[pid    1] arch_prctl(4098, ",
             "[pid    1] uname(",
             "[pid    1] wait4(2, ",

@@ -678,3 +678,28 @@ ktest!(
         assert_eq!(frames::stats().free, before);
     }
 );
+
+ktest!(
+    fn large_heap_blocks_need_no_contiguous_memory() {
+        let before = frames::stats().free;
+        let big: Vec<u8> = alloc::vec![0x5a; 24 << 20]; // larger than any buddy block
+        assert!(big.iter().step_by(4096).all(|&b| b == 0x5a));
+        let start = big.as_ptr() as u64;
+        assert!(
+            start >= crate::mem::VMAP_REGION,
+            "large block not in the mapped region"
+        );
+        // The page after the block is a guard.
+        assert!(
+            probe::read_u64(crate::mem::align_up(start + big.len() as u64, PAGE_SIZE)).is_err()
+        );
+        assert!(heap::stats().large >= 24 << 20);
+        assert!(frames::stats().free + (24 << 20) / PAGE_SIZE <= before);
+        drop(big);
+        assert_eq!(heap::stats().large, 0);
+        assert!(
+            frames::stats().free + 64 >= before,
+            "frames of the large block not returned"
+        );
+    }
+);

@@ -7,6 +7,7 @@
 //! 0xffff_c000_0000_0000 .. +512 GiB               kernel stacks, each with an unmapped guard below
 //! 0xffff_d000_0000_0000 .. +512 GiB               device MMIO (uncached)
 //! 0xffff_e000_0000_0000 .. +512 GiB               scratch mappings (in-kernel tests)
+//! 0xffff_f000_0000_0000 .. +512 GiB               large heap blocks (frames mapped contiguously)
 //! 0xffff_ffff_8000_0000 .. +2 GiB                 kernel image (text RX, rodata R, data RW)
 //! ```
 //! The upper-half PML4 entries (256..512) all point at page-directory-pointer tables allocated at
@@ -23,6 +24,8 @@ pub const PHYS_MAP_BASE: u64 = 0xffff_8000_0000_0000;
 pub const STACK_REGION: u64 = 0xffff_c000_0000_0000;
 pub const MMIO_REGION: u64 = 0xffff_d000_0000_0000;
 pub const SCRATCH_REGION: u64 = 0xffff_e000_0000_0000;
+pub const VMAP_REGION: u64 = 0xffff_f000_0000_0000;
+pub const VMAP_SIZE: u64 = 512 << 30;
 pub const KERNEL_VIRT: u64 = 0xffff_ffff_8000_0000;
 pub const USER_END: u64 = 0x0000_8000_0000_0000;
 
