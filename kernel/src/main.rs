@@ -4,6 +4,8 @@
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
+// The test build runs the in-kernel tests instead of init, so much of the kernel is unused there.
+#![cfg_attr(feature = "ktest", allow(dead_code))]
 
 extern crate alloc;
 

@@ -35,10 +35,6 @@ pub fn realtime_ns() -> i64 {
     REALTIME_OFFSET_NS.load(Ordering::Relaxed) + monotonic_ns() as i64
 }
 
-pub fn set_realtime_ns(ns: i64) {
-    REALTIME_OFFSET_NS.store(ns - monotonic_ns() as i64, Ordering::Relaxed);
-}
-
 /// Sleep until the monotonic clock reaches `deadline` (ns).
 pub fn sleep_until(deadline: u64) {
     SLEEPERS.wait_until(|| (monotonic_ns() >= deadline).then_some(()));

@@ -26,8 +26,16 @@ pub use pvh::{MemKind, MemMapEntry, Module, PvhError, StartInfo};
 
 /// Calendar date and time (UTC) to seconds since the Unix epoch (proleptic Gregorian calendar).
 /// Returns None for out-of-range fields.
+// Bounded arithmetic: year < 2^32, so every intermediate stays below 2^45 in an i64.
+#[allow(clippy::arithmetic_side_effects)]
 pub fn unix_time(year: u32, month: u32, day: u32, hour: u32, min: u32, sec: u32) -> Option<i64> {
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 || year < 1970 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || min > 59
+        || sec > 60
+        || year < 1970
+    {
         return None;
     }
     // Days from 1970-01-01 by the civil-from-days inverse (shift the year to start in March).

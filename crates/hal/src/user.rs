@@ -441,10 +441,10 @@ impl UserContext {
             ..UserContextRegs::default()
         };
         self.fpu.reset();
-        if let Some(c) = cpu::current() {
-            if c.fpu_live() == fpu_id {
-                c.set_fpu_live(0, 0); // registers no longer match the area
-            }
+        if let Some(c) = cpu::current()
+            && c.fpu_live() == fpu_id
+        {
+            c.set_fpu_live(0, 0); // registers no longer match the area
         }
     }
 
@@ -456,10 +456,10 @@ impl UserContext {
     /// If this context's FPU state is live in this CPU's registers, write it to its area.
     /// Call before switching to another thread and before copying the context.
     pub fn save_fpu(&self) {
-        if let Some(c) = cpu::current() {
-            if c.fpu_live() == self.fpu_id {
-                self.fpu.save();
-            }
+        if let Some(c) = cpu::current()
+            && c.fpu_live() == self.fpu_id
+        {
+            self.fpu.save();
         }
     }
 
@@ -513,10 +513,10 @@ impl UserContext {
 
 impl Drop for UserContext {
     fn drop(&mut self) {
-        if let Some(c) = cpu::current() {
-            if c.fpu_live() == self.fpu_id {
-                c.set_fpu_live(0, 0);
-            }
+        if let Some(c) = cpu::current()
+            && c.fpu_live() == self.fpu_id
+        {
+            c.set_fpu_live(0, 0);
         }
     }
 }

@@ -61,10 +61,10 @@ fn add(e: &cpio::Entry<'_>, stats: &mut Stats) {
     let perm = e.mode & 0o7777;
     let node = match e.file_type {
         FileType::Directory => {
-            if let Some(existing) = dir.child(name) {
-                if existing.is_dir() {
-                    return;
-                }
+            if let Some(existing) = dir.child(name)
+                && existing.is_dir()
+            {
+                return;
             }
             stats.dirs += 1;
             Node::new(

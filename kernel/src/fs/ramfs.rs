@@ -154,16 +154,16 @@ fn resolve(
             return Err(Errno::ENAMETOOLONG);
         }
         let node = dir.child(part).ok_or(Errno::ENOENT)?;
-        if let NodeKind::Symlink(target) = &node.kind {
-            if !last || follow_last {
-                if *budget == 0 {
-                    return Err(Errno::ELOOP);
-                }
-                *budget -= 1;
-                let resolved = resolve(&dir, target.as_bytes(), true, budget)?;
-                stack.push(resolved);
-                continue;
+        if let NodeKind::Symlink(target) = &node.kind
+            && (!last || follow_last)
+        {
+            if *budget == 0 {
+                return Err(Errno::ELOOP);
             }
+            *budget -= 1;
+            let resolved = resolve(&dir, target.as_bytes(), true, budget)?;
+            stack.push(resolved);
+            continue;
         }
         stack.push(node);
     }

@@ -11,12 +11,7 @@ use super::task::{Task, spawn_user_thread};
 use super::{Pid, Process};
 
 pub const CLONE_VM: u64 = 0x100;
-pub const CLONE_FS: u64 = 0x200;
-pub const CLONE_FILES: u64 = 0x400;
-pub const CLONE_SIGHAND: u64 = 0x800;
 pub const CLONE_VFORK: u64 = 0x4000;
-pub const CLONE_PARENT: u64 = 0x8000;
-pub const CLONE_THREAD: u64 = 0x10000;
 pub const CLONE_SETTLS: u64 = 0x80000;
 pub const CLONE_PARENT_SETTID: u64 = 0x100000;
 pub const CLONE_CHILD_CLEARTID: u64 = 0x200000;
@@ -95,11 +90,11 @@ pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
     if args.flags & CLONE_PARENT_SETTID != 0 {
         task.write_i32(args.parent_tid, pid as i32)?;
     }
-    if args.flags & CLONE_CHILD_SETTID != 0 {
-        if let Some(vm) = child.vm.lock().as_mut() {
-            vm.write_bytes(args.child_tid, &(pid as i32).to_le_bytes())
-                .map_err(|_| Errno::EFAULT)?;
-        }
+    if args.flags & CLONE_CHILD_SETTID != 0
+        && let Some(vm) = child.vm.lock().as_mut()
+    {
+        vm.write_bytes(args.child_tid, &(pid as i32).to_le_bytes())
+            .map_err(|_| Errno::EFAULT)?;
     }
     if args.flags & CLONE_CHILD_CLEARTID != 0 {
         child

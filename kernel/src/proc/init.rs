@@ -34,10 +34,10 @@ pub fn start(cmdline: &Cmdline<'_>) {
     };
     let weak = alloc::sync::Arc::downgrade(&proc);
     crate::sched::current().set_resume_hook(move || {
-        if let Some(p) = weak.upgrade() {
-            if let Some(vm) = p.vm.lock().as_ref() {
-                vm.activate();
-            }
+        if let Some(p) = weak.upgrade()
+            && let Some(vm) = p.vm.lock().as_ref()
+        {
+            vm.activate();
         }
     });
     let mut task = Task {

@@ -86,7 +86,6 @@ pub struct Process {
     pub times: Times,
     /// tid of the (single) thread; `set_tid_address` pointer.
     pub clear_child_tid: AtomicU64,
-    pub start_ticks: u64,
 }
 
 static TABLE: SpinLock<BTreeMap<Pid, Weak<Process>>> = SpinLock::new(BTreeMap::new());
@@ -172,7 +171,6 @@ impl Process {
             vfork_wait: WaitQueue::new(),
             times: Times::default(),
             clear_child_tid: AtomicU64::new(0),
-            start_ticks: hal::time::ticks(),
         });
         table.insert(pid, Arc::downgrade(&p));
         drop(table);
@@ -192,10 +190,10 @@ impl Process {
 
     /// Release vfork's parent (after exec or exit of the child).
     pub fn release_vfork_parent(&self) {
-        if !self.vfork_released.swap(true, Ordering::SeqCst) {
-            if let Some(parent) = self.parent.lock().upgrade() {
-                parent.vfork_wait.wake_all();
-            }
+        if !self.vfork_released.swap(true, Ordering::SeqCst)
+            && let Some(parent) = self.parent.lock().upgrade()
+        {
+            parent.vfork_wait.wake_all();
         }
     }
 

@@ -193,10 +193,10 @@ pub fn spawn_user_thread(
     })
     .ok_or(Errno::ENOMEM)?;
     thread.set_resume_hook(move || {
-        if let Some(p) = weak.upgrade() {
-            if let Some(vm) = p.vm.lock().as_ref() {
-                vm.activate();
-            }
+        if let Some(p) = weak.upgrade()
+            && let Some(vm) = p.vm.lock().as_ref()
+        {
+            vm.activate();
         }
     });
     if start {

@@ -10,16 +10,20 @@ use hal::sync::SpinLock;
 
 use super::WaitQueue;
 
+// Its first users are the file system and memory layers; until then only the in-kernel tests.
+#[cfg_attr(not(feature = "ktest"), allow(dead_code))]
 pub struct Mutex<T> {
     slot: SpinLock<Option<T>>,
     waiters: WaitQueue,
 }
 
+#[cfg_attr(not(feature = "ktest"), allow(dead_code))]
 pub struct MutexGuard<'a, T> {
     mutex: &'a Mutex<T>,
     value: Option<T>,
 }
 
+#[cfg_attr(not(feature = "ktest"), allow(dead_code))]
 impl<T> Mutex<T> {
     pub const fn new(value: T) -> Mutex<T> {
         Mutex {

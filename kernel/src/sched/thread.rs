@@ -21,6 +21,8 @@ pub enum State {
 
 pub struct Thread {
     pub tid: u32,
+    /// For diagnostics (the kernel debugger and /proc task views to come).
+    #[allow(dead_code)]
     pub name: String,
     ctx: KernelContext,
     state: SpinLock<State>,
@@ -163,6 +165,7 @@ impl Thread {
     }
 
     /// Wait until this thread has exited.
+    #[cfg_attr(not(feature = "ktest"), allow(dead_code))]
     pub fn join(&self) {
         self.exited
             .wait_until(|| (self.state() == State::Dead).then_some(()));

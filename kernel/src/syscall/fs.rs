@@ -462,12 +462,11 @@ fn path_of(
         return Some(prefix);
     }
     for name in dir.names() {
-        if let Some(child) = dir.child(&name) {
-            if child.is_dir() {
-                if let Some(p) = path_of(&child, target, alloc::format!("{prefix}/{name}")) {
-                    return Some(p);
-                }
-            }
+        if let Some(child) = dir.child(&name)
+            && child.is_dir()
+            && let Some(p) = path_of(&child, target, alloc::format!("{prefix}/{name}"))
+        {
+            return Some(p);
         }
     }
     None

@@ -71,7 +71,7 @@ pub fn getcpu(t: &mut Task, a: Args) -> Result {
 
 pub fn sched_getaffinity(t: &mut Task, a: Args) -> Result {
     let len = a.0[1];
-    if len < 8 || len % 8 != 0 {
+    if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     t.write_u64(a.0[2], 1)?; // CPU 0 (the only one started)

@@ -236,7 +236,7 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::PRCTL => process::prctl(t, a),
         nr::SETRLIMIT => process::setrlimit(t, a),
         nr::REBOOT => info::reboot(t, a),
-        nr::GETTID => Ok(u64::from(t.proc.pid)),
+        nr::GETTID => Ok(u64::from(t.tid)),
         nr::TIME => time::time(t, a),
         nr::SCHED_GETAFFINITY => info::sched_getaffinity(t, a),
         nr::SET_TID_ADDRESS => {
