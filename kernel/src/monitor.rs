@@ -1,29 +1,20 @@
 //! The boot monitor: until Tine has processes (and an init to run), the serial console offers a
 //! few commands to inspect the kernel and to exercise its failure paths. Input arrives through
-//! the UART's receive interrupt; the monitor sleeps in `hlt` between keys.
+//! the UART's receive interrupt; the monitor sleeps on the console's wait queue between keys.
 
 use alloc::string::String;
 
-use hal::{kprint, kprintln, mem::frames, power, serial, time};
+use hal::{kprint, kprintln, mem::frames, power, time};
 
 const HELP: &str =
     "commands: help, mem, cpu, uptime, initrd, sym ADDR, poweroff, reboot, panic, fault, overflow";
 
 /// Block until a byte arrives on the console.
+/// Block until a byte arrives on the console (sleeping: other threads keep running).
 fn getc() -> u8 {
-    loop {
-        if let Some(b) = serial::read_byte() {
-            return b;
-        }
-        // Interrupts are masked while testing for input, so a byte that arrives in between still
-        // ends the `hlt` (sti takes effect after the next instruction).
-        hal::arch::disable_interrupts();
-        if let Some(b) = serial::read_byte() {
-            hal::arch::enable_interrupts();
-            return b;
-        }
-        hal::arch::enable_and_halt();
-    }
+    let mut b = [0u8; 1];
+    crate::console::read(&mut b);
+    b[0]
 }
 
 fn read_line(buf: &mut String) {

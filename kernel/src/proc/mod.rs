@@ -226,6 +226,9 @@ impl Process {
         hal::mem::paging::kernel_table_activate();
         let vm = self.vm.lock().take();
         drop(vm);
+        // Close every descriptor, as exit does on Linux.
+        let fds = core::mem::take(&mut *self.fds.lock());
+        drop(fds);
         if self.pid == 1 {
             init_exited(status);
         }

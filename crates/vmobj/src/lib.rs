@@ -1,0 +1,4 @@
+//! Shadow memory objects (stub being written).
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+extern crate alloc;
