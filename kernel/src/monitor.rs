@@ -1,4 +1,4 @@
-//! The boot monitor: until Tine has processes (and an init to run), the serial console offers a
+//! The boot monitor: when the initramfs has no init, the serial console offers a
 //! few commands to inspect the kernel and to exercise its failure paths. Input arrives through
 //! the UART's receive interrupt; the monitor sleeps on the console's wait queue between keys.
 
