@@ -242,3 +242,22 @@ ktest!(
         drop(holder);
     }
 );
+
+ktest!(
+    fn stack_and_mmap_bases_are_randomized() {
+        setup();
+        let mut stacks = Vec::new();
+        let mut mmaps = Vec::new();
+        for _ in 0..3 {
+            let (_h, mut t) = new_task();
+            exec(&mut t, "/ktest/good", &["good"]).expect("execve");
+            stacks.push(t.ctx.rsp);
+            mmaps.push(t.proc.vm.lock().as_ref().expect("vm").mmap_base);
+            t.proc.exit(0);
+        }
+        // Three equal draws out of 2^14 stack positions (2^16 mmap positions) would mean no
+        // randomization at all.
+        assert!(stacks.windows(2).any(|w| w[0] != w[1]), "stack always at {:#x}", stacks[0]);
+        assert!(mmaps.windows(2).any(|w| w[0] != w[1]), "mmap base always at {:#x}", mmaps[0]);
+    }
+);
