@@ -1,0 +1,304 @@
+//! Address-space areas: anonymous mapping, unmapping and protection changes, including
+//! splitting areas at range ends and coalescing neighbours that became compatible.
+
+use crate::{Area, Fault, ObjId, ObjKind, PAGE, Prot, Space, SpaceId, Vm};
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+
+fn aligned(x: u64) -> bool {
+    x.is_multiple_of(PAGE)
+}
+
+impl Space {
+    /// Start keys of the areas overlapping `[start, end)`, ascending.
+    fn overlapping(&self, start: u64, end: u64) -> Vec<u64> {
+        let mut keys: Vec<u64> = self
+            .areas
+            .range(..end)
+            .rev()
+            .take_while(|(_, a)| a.end > start)
+            .map(|(k, _)| *k)
+            .collect();
+        keys.reverse();
+        keys
+    }
+}
+
+impl<P> Vm<P> {
+    /// Creates an empty address space.
+    pub fn new_space(&mut self) -> SpaceId {
+        let sp = Space {
+            areas: BTreeMap::new(),
+        };
+        if let Some(i) = self.free_spaces.pop()
+            && let Some(slot) = self.spaces.get_mut(i as usize)
+            && slot.is_none()
+        {
+            *slot = Some(sp);
+            return SpaceId(i);
+        }
+        // Space ids are `u32`; four billion live spaces cannot exist in practice, and the
+        // id saturates rather than panicking.
+        let i = u32::try_from(self.spaces.len()).unwrap_or(u32::MAX);
+        self.spaces.push(Some(sp));
+        SpaceId(i)
+    }
+
+    /// Maps fresh zero-filled anonymous memory at `[start, end)` (page aligned, non-empty).
+    /// Fails with `MapErr` on a bad range, an unknown space or an overlap (EEXIST-like).
+    pub fn map_anon(
+        &mut self,
+        s: SpaceId,
+        start: u64,
+        end: u64,
+        prot: Prot,
+        shared: bool,
+    ) -> Result<(), Fault> {
+        if !aligned(start) || !aligned(end) || start >= end {
+            return Err(Fault::MapErr);
+        }
+        let sp = self.space(s).ok_or(Fault::MapErr)?;
+        if sp
+            .areas
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, a)| a.end > start)
+        {
+            return Err(Fault::MapErr);
+        }
+        let object = self.alloc_obj(ObjKind::Anon, None, 1)?;
+        let area = Area {
+            start,
+            end,
+            prot,
+            shared,
+            object,
+            offset: start / PAGE,
+        };
+        match self.space_mut(s) {
+            Some(sp) => {
+                sp.areas.insert(start, area);
+                Ok(())
+            }
+            None => {
+                self.drop_ref(object);
+                Err(Fault::MapErr)
+            }
+        }
+    }
+
+    /// Addresses in `[lo, hi)` (inside area `a`) whose page is present somewhere in the
+    /// area's chain — every page the kernel can have mapped there.
+    pub(crate) fn resident_addrs(&self, a: &Area, lo: u64, hi: u64) -> Vec<u64> {
+        if lo >= hi {
+            return Vec::new();
+        }
+        let ilo = a.page_index(lo);
+        let ihi = ilo + (hi - lo) / PAGE;
+        let mut set = BTreeSet::new();
+        for (_, o) in self.chain(a.object) {
+            set.extend(o.pages.range(ilo..ihi).map(|(k, _)| *k));
+        }
+        set.into_iter().map(|i| a.addr_of(i)).collect()
+    }
+
+    /// Objects named by areas of `s` and by nothing else. Their windows in `s` are
+    /// disjoint (invariant 3), so a page outside every window of `s` is unreachable.
+    fn exclusive_objects(&self, s: SpaceId) -> BTreeSet<ObjId> {
+        let mut count: BTreeMap<ObjId, u32> = BTreeMap::new();
+        for a in self.areas(s) {
+            *count.entry(a.object).or_default() += 1;
+        }
+        count
+            .into_iter()
+            .filter(|(id, n)| {
+                self.obj(*id)
+                    .is_some_and(|o| o.above.is_empty() && o.refs == *n)
+            })
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// Unmaps `[start, end)` (page aligned; holes are fine), splitting areas at the ends.
+    /// Returns the addresses whose PTEs the kernel must clear.
+    pub fn unmap(&mut self, s: SpaceId, start: u64, end: u64) -> Result<Vec<u64>, Fault> {
+        if !aligned(start) || !aligned(end) || start > end {
+            return Err(Fault::MapErr);
+        }
+        let sp = self.space(s).ok_or(Fault::MapErr)?;
+        let keys = sp.overlapping(start, end);
+        let exclusive = self.exclusive_objects(s);
+        let mut out = Vec::new();
+        for key in keys {
+            let Some(a) = self.space(s).and_then(|sp| sp.areas.get(&key)).cloned() else {
+                continue;
+            };
+            let lo = a.start.max(start);
+            let hi = a.end.min(end);
+            let middle = lo > a.start && hi < a.end;
+            if middle && self.obj(a.object).is_none_or(|o| o.refs == u32::MAX) {
+                return Err(Fault::NoMemory);
+            }
+            out.extend(self.resident_addrs(&a, lo, hi));
+            if exclusive.contains(&a.object) {
+                let ilo = a.page_index(lo);
+                let ihi = ilo + (hi - lo) / PAGE;
+                if let Some(o) = self.obj_mut(a.object) {
+                    let doomed: Vec<u64> = o.pages.range(ilo..ihi).map(|(k, _)| *k).collect();
+                    for k in doomed {
+                        o.pages.remove(&k);
+                    }
+                }
+            }
+            let Some(sp) = self.space_mut(s) else { break };
+            if lo == a.start && hi == a.end {
+                sp.areas.remove(&key);
+                self.drop_ref(a.object);
+            } else if lo == a.start {
+                sp.areas.remove(&key);
+                let tail = Area {
+                    start: hi,
+                    offset: a.page_index(hi),
+                    ..a
+                };
+                sp.areas.insert(hi, tail);
+            } else if hi == a.end {
+                if let Some(x) = sp.areas.get_mut(&key) {
+                    x.end = lo;
+                }
+            } else {
+                if let Some(x) = sp.areas.get_mut(&key) {
+                    x.end = lo;
+                }
+                let tail = Area {
+                    start: hi,
+                    offset: a.page_index(hi),
+                    ..a.clone()
+                };
+                sp.areas.insert(hi, tail);
+                if let Some(o) = self.obj_mut(a.object) {
+                    o.refs += 1;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Splits the area strictly containing `addr` (if any) into `[start, addr)` and
+    /// `[addr, end)`, both naming the same object.
+    fn split_at(&mut self, s: SpaceId, addr: u64) -> Result<(), Fault> {
+        let Some(a) = self.area_at(s, addr).cloned() else {
+            return Ok(());
+        };
+        if a.start == addr {
+            return Ok(());
+        }
+        let o = self.obj_mut(a.object).ok_or(Fault::MapErr)?;
+        o.refs = o.refs.checked_add(1).ok_or(Fault::NoMemory)?;
+        let sp = self.space_mut(s).ok_or(Fault::MapErr)?;
+        if let Some(x) = sp.areas.get_mut(&a.start) {
+            x.end = addr;
+        }
+        let tail = Area {
+            start: addr,
+            offset: a.page_index(addr),
+            ..a
+        };
+        sp.areas.insert(addr, tail);
+        Ok(())
+    }
+
+    /// Merges adjacent areas around `[start, end]` that name the same object with
+    /// contiguous windows and equal attributes.
+    fn coalesce(&mut self, s: SpaceId, start: u64, end: u64) {
+        let Some(sp) = self.space_mut(s) else { return };
+        let mut keys: Vec<u64> = sp
+            .areas
+            .range(..=end)
+            .rev()
+            .take_while(|(_, a)| a.end >= start)
+            .map(|(k, _)| *k)
+            .collect();
+        keys.reverse();
+        let mut dropped = Vec::new();
+        let mut iter = keys.into_iter();
+        let Some(mut left) = iter.next() else { return };
+        for right in iter {
+            let (Some(l), Some(r)) = (sp.areas.get(&left), sp.areas.get(&right)) else {
+                continue;
+            };
+            let fits = l.end == r.start
+                && l.object == r.object
+                && l.prot == r.prot
+                && l.shared == r.shared
+                && r.offset == l.offset + l.pages();
+            if fits {
+                let new_end = r.end;
+                if let Some(r) = sp.areas.remove(&right) {
+                    dropped.push(r.object);
+                }
+                if let Some(l) = sp.areas.get_mut(&left) {
+                    l.end = new_end;
+                }
+            } else {
+                left = right;
+            }
+        }
+        for o in dropped {
+            self.drop_ref(o);
+        }
+    }
+
+    /// Changes the protection of `[start, end)`, which must be fully mapped (a hole gives
+    /// `MapErr`, ENOMEM-like, and changes nothing). Returns the addresses of present pages
+    /// whose protection changed: the kernel must clear those PTEs (the next access faults
+    /// and [`Vm::fault`] reports the right permission).
+    pub fn protect(
+        &mut self,
+        s: SpaceId,
+        start: u64,
+        end: u64,
+        prot: Prot,
+    ) -> Result<Vec<u64>, Fault> {
+        if !aligned(start) || !aligned(end) || start > end {
+            return Err(Fault::MapErr);
+        }
+        let sp = self.space(s).ok_or(Fault::MapErr)?;
+        if start == end {
+            return Ok(Vec::new());
+        }
+        let mut cursor = start;
+        for k in sp.overlapping(start, end) {
+            let Some(a) = sp.areas.get(&k) else {
+                return Err(Fault::MapErr);
+            };
+            if a.start > cursor {
+                return Err(Fault::MapErr);
+            }
+            cursor = a.end;
+        }
+        if cursor < end {
+            return Err(Fault::MapErr);
+        }
+        self.split_at(s, start)?;
+        self.split_at(s, end)?;
+        let keys = self
+            .space(s)
+            .map(|sp| sp.overlapping(start, end))
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for k in keys {
+            let Some(a) = self.space(s).and_then(|sp| sp.areas.get(&k)).cloned() else {
+                continue;
+            };
+            if a.prot != prot {
+                out.extend(self.resident_addrs(&a, a.start, a.end));
+                if let Some(x) = self.space_mut(s).and_then(|sp| sp.areas.get_mut(&k)) {
+                    x.prot = prot;
+                }
+            }
+        }
+        self.coalesce(s, start, end);
+        Ok(out)
+    }
+}
