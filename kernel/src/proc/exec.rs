@@ -15,7 +15,7 @@ use abi::errno::Errno;
 
 use super::task::Task;
 use crate::fs::ramfs::{self, Node};
-use crate::vm::{AddressSpace, Kind, PAGE, Prot, page_down, page_up};
+use crate::vm::{AddressSpace, PAGE, Prot, page_down, page_up};
 
 /// Linux's ELF_ET_DYN_BASE for x86-64 (2/3 of the 47-bit space), page aligned.
 const PIE_BASE: u64 = 0x5555_5555_4000;
@@ -147,6 +147,7 @@ fn execve_depth(
         .next()
         .map(|n| String::from_utf8_lossy(n).into_owned());
     let mut prev_end = 0u64;
+    let mut rights = Vec::new();
     for seg in &exe.segments {
         let start = seg.vaddr.checked_add(bias).ok_or(Errno::ENOEXEC)?;
         let end = start.checked_add(seg.memsz).ok_or(Errno::ENOEXEC)?;
@@ -155,17 +156,23 @@ fn execve_depth(
             write: seg.prot.write,
             exec: seg.prot.exec,
         };
-        // Two segments may share a boundary page: the second starts after it.
+        // Segments are mapped writable while their bytes are copied in, then get their own
+        // rights. Two segments may share a boundary page; as with Linux's per-segment mmap, the
+        // later segment's rights win there.
         let rstart = page_down(start).max(prev_end);
         let rend = page_up(end).ok_or(Errno::ENOEXEC)?;
         if rstart < rend {
-            vm.add_region(rstart, rend, prot, Kind::Anon, name.clone())?;
+            vm.add_region(rstart, rend, Prot::RW)?;
         }
         prev_end = prev_end.max(rend);
         let file = data
             .get(seg.offset as usize..(seg.offset + seg.filesz) as usize)
             .ok_or(Errno::ENOEXEC)?;
         vm.write_bytes(start, file)?;
+        rights.push((page_down(start), rend, prot));
+    }
+    for (s, e, prot) in rights {
+        vm.protect(s, e, prot)?;
     }
     let image_end =
         page_up(exe.max_vaddr.checked_add(bias).ok_or(Errno::ENOEXEC)?).ok_or(Errno::ENOEXEC)?;
@@ -180,8 +187,6 @@ fn execve_depth(
         stack_top - page_up(stack_limit).ok_or(Errno::E2BIG)?,
         stack_top,
         Prot::RW,
-        Kind::Stack,
-        Some("[stack]".into()),
     )?;
     vm.stack_top = stack_top;
     vm.mmap_base =

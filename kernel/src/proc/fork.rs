@@ -72,10 +72,10 @@ pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
         return Err(Errno::EINVAL);
     }
     check_nproc(task)?;
-    // vfork children get a copy too (allowed until copy-on-write exists): the parent waits.
+    // Copy-on-write; vfork children get their own copy-on-write view too, and the parent waits.
     let child_vm = {
-        let vm = task.proc.vm.lock();
-        vm.as_ref().ok_or(Errno::EFAULT)?.fork()?
+        let mut vm = task.proc.vm.lock();
+        vm.as_mut().ok_or(Errno::EFAULT)?.fork()?
     };
     let child = Process::new(Some(&task.proc), Some(child_vm))?;
     let mut ctx = task.ctx.try_clone().ok_or(Errno::ENOMEM)?;

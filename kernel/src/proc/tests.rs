@@ -130,6 +130,22 @@ fn run_to_syscall(t: &mut Task) -> (u64, u64) {
                 hal::trap::dispatch_irq(v);
                 hal::arch::enable_interrupts();
             }
+            Exit::Exception {
+                vector: 14,
+                error_code,
+                cr2,
+            } => {
+                // Demand paging, as the real loop does it.
+                hal::arch::enable_interrupts();
+                let (write, exec) = (error_code & 2 != 0, error_code & 0x10 != 0);
+                let ok = t
+                    .proc
+                    .vm
+                    .lock()
+                    .as_mut()
+                    .is_some_and(|vm| vm.handle_fault(cr2, write, exec));
+                assert!(ok, "unresolvable fault at {cr2:#x} (rip {:#x})", t.ctx.rip);
+            }
             Exit::Exception { vector, cr2, .. } => {
                 panic!("exception {vector} at {:#x} (cr2 {cr2:#x})", t.ctx.rip)
             }
@@ -204,7 +220,7 @@ ktest!(
             .proc
             .vm
             .lock()
-            .as_ref()
+            .as_mut()
             .expect("vm")
             .fork()
             .expect("fork vm");
@@ -257,7 +273,61 @@ ktest!(
         }
         // Three equal draws out of 2^14 stack positions (2^16 mmap positions) would mean no
         // randomization at all.
-        assert!(stacks.windows(2).any(|w| w[0] != w[1]), "stack always at {:#x}", stacks[0]);
-        assert!(mmaps.windows(2).any(|w| w[0] != w[1]), "mmap base always at {:#x}", mmaps[0]);
+        assert!(
+            stacks.windows(2).any(|w| w[0] != w[1]),
+            "stack always at {:#x}",
+            stacks[0]
+        );
+        assert!(
+            mmaps.windows(2).any(|w| w[0] != w[1]),
+            "mmap base always at {:#x}",
+            mmaps[0]
+        );
+    }
+);
+
+ktest!(
+    fn fork_is_copy_on_write_and_chains_stay_short() {
+        setup();
+        let (_h, mut t) = new_task();
+        exec(&mut t, "/ktest/good", &["good"]).expect("execve");
+        let base = t.ctx.rsp - 80 * 4096;
+        for i in 0..64u64 {
+            t.write_u64(base + i * 4096, 0xA000 + i).expect("write");
+        }
+        let pages_before = crate::vm::total_object_pages();
+        let free_before = hal::mem::frames::stats().free;
+        let mut child_vm = t.proc.vm.lock().as_mut().expect("vm").fork().expect("fork");
+        let used = free_before - hal::mem::frames::stats().free;
+        // Only page tables for the child: no data page was copied.
+        assert!(used < 16, "fork of 64 written pages used {used} frames");
+        assert_eq!(crate::vm::total_object_pages(), pages_before);
+        // Parent writes after fork: copy on write, the child keeps the old bytes.
+        t.write_u64(base, 0xBEEF).expect("write after fork");
+        let mut w = [0u8; 8];
+        assert!(child_vm.read_bytes(base, &mut w));
+        assert_eq!(u64::from_le_bytes(w), 0xA000);
+        assert!(child_vm.read_bytes(base + 63 * 4096, &mut w));
+        assert_eq!(u64::from_le_bytes(w), 0xA000 + 63);
+        child_vm
+            .write_bytes(base + 4096, &7u64.to_le_bytes())
+            .expect("child write");
+        assert_eq!(t.read_u64(base + 4096).expect("parent read"), 0xA001);
+        drop(child_vm);
+        // With the child gone, the object below the parent's shadow collapses into it: the old
+        // version of the page the parent rewrote is freed, as is the child's copy.
+        assert_eq!(crate::vm::total_object_pages(), pages_before);
+        // A shell-like loop: fork, the child exits, repeat. Chains must not grow.
+        for _ in 0..100 {
+            let c = t.proc.vm.lock().as_mut().expect("vm").fork().expect("fork");
+            drop(c);
+        }
+        assert!(
+            crate::vm::max_chain_len() <= 2,
+            "chain length {}",
+            crate::vm::max_chain_len()
+        );
+        assert_eq!(crate::vm::total_object_pages(), pages_before);
+        t.proc.exit(0);
     }
 );

@@ -5,7 +5,7 @@ use abi::errno::Errno;
 
 use super::{Args, Result};
 use crate::proc::task::Task;
-use crate::vm::{Kind, MMAP_MIN_ADDR, PAGE, Prot, page_up};
+use crate::vm::{MMAP_MIN_ADDR, PAGE, Prot, page_up, prot_from_bits};
 
 const MAP_SHARED: u64 = 0x01;
 const MAP_PRIVATE: u64 = 0x02;
@@ -30,7 +30,7 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
     let len = page_up(len)
         .filter(|&l| l <= USER_TOP)
         .ok_or(Errno::ENOMEM)?;
-    let prot = Prot::from_bits(prot);
+    let prot = prot_from_bits(prot);
     let mut guard = t.proc.vm.lock();
     let vm = guard.as_mut().ok_or(Errno::EFAULT)?;
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
@@ -43,7 +43,7 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
             return Err(Errno::EPERM);
         }
         if flags & MAP_FIXED_NOREPLACE != 0 {
-            if vm.region_at(addr).is_some() || vm.regions().any(|(&s, r)| s < end && r.end > addr) {
+            if vm.overlaps(addr, end) {
                 return Err(Errno::EEXIST);
             }
         } else {
@@ -55,13 +55,13 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
         let hinted = (addr >= MMAP_MIN_ADDR)
             .then(|| addr.checked_add(len).filter(|&e| e <= USER_TOP))
             .flatten()
-            .filter(|&end| !vm.regions().any(|(&s, r)| s < end && r.end > addr));
+            .filter(|&end| !vm.overlaps(addr, end));
         match hinted {
             Some(_) => addr,
             None => vm.find_free(len).ok_or(Errno::ENOMEM)?,
         }
     };
-    vm.add_region(start, start + len, prot, Kind::Anon, None)?;
+    vm.add_region(start, start + len, prot)?;
     Ok(start)
 }
 
@@ -95,7 +95,7 @@ pub fn mprotect(t: &mut Task, a: Args) -> Result {
     guard
         .as_mut()
         .ok_or(Errno::EFAULT)?
-        .protect(addr, end, Prot::from_bits(prot))?;
+        .protect(addr, end, prot_from_bits(prot))?;
     Ok(0)
 }
 
@@ -116,16 +116,7 @@ pub fn brk(t: &mut Task, a: Args) -> Result {
         return Ok(vm.brk);
     }
     if new_end > old_end {
-        if vm
-            .add_region(
-                old_end,
-                new_end,
-                Prot::RW,
-                Kind::Heap,
-                Some("[heap]".into()),
-            )
-            .is_err()
-        {
+        if vm.add_region(old_end, new_end, Prot::RW).is_err() {
             return Ok(vm.brk);
         }
     } else if new_end < old_end {

@@ -1,98 +1,87 @@
-//! User address spaces (first version): a page table plus a sorted set of regions; anonymous
-//! memory is allocated on first touch (demand-zero), and `fork` copies every present page
-//! eagerly. The virtual-memory issue replaces the copy with memory objects and copy-on-write
-//! shadow chains; the interface here (map, unmap, protect, fault, fork, brk) stays.
+//! User address spaces: a page table per process over the memory-object model of `crates/vmobj`
+//! (areas → anonymous objects → copy-on-write shadow chains, collapsed as processes exit).
+//! One model instance (`OBJECTS`) holds every space, because after `fork` parent and child share
+//! objects. A page fault asks the model which frame a page resolves to and whether it may be
+//! mapped writable; the model copies on write when another space can still see the page.
 //!
-//! Frame ownership: every frame mapped in `pt` is in `pages` and owned by this address space;
-//! dropping the address space frees them.
-
-use alloc::collections::BTreeMap;
+//! fork: the model gives parent and child a shadow each over the parent's objects and names the
+//! parent's pages that were mapped writable; those entries are write-protected in the parent's
+//! table, and the child starts with an empty table that fills on demand. So fork touches only
+//! the page-table entries of pages the parent has written, never their contents. (Sharing
+//! page-table subtrees to make even that step independent of resident memory is the next
+//! refinement, with the benchmark issue measuring it.)
+//!
+//! Frame ownership: every frame belongs to exactly one object in the model; page tables only
+//! point at frames, and every entry that could outlive its frame is cleared first (unmap,
+//! protect and fork return the pages to touch; a space's table is dropped before its objects).
+//!
+//! Lock order: a process's `vm` lock, then `OBJECTS`, then the frame allocator.
 
 use abi::errno::Errno;
 use hal::mem::frames::Frame;
 use hal::mem::paging::{MapError, PageFlags, PageTable};
 use hal::mem::{PAGE_SIZE, USER_END};
+use hal::sync::SpinLock;
+use vmobj::{Fault, SpaceId, Vm};
+
+pub use vmobj::Prot;
 
 pub const PAGE: u64 = PAGE_SIZE;
 /// Lowest address a mapping may use (Linux's default vm.mmap_min_addr is 64 KiB).
 pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Prot {
-    pub read: bool,
-    pub write: bool,
-    pub exec: bool,
+/// Every address space's areas and memory objects.
+static OBJECTS: SpinLock<Option<Vm<Frame>>> = SpinLock::new(None);
+
+fn with_vm<R>(f: impl FnOnce(&mut Vm<Frame>) -> R) -> R {
+    let mut g = OBJECTS.lock();
+    f(g.get_or_insert_with(Vm::new))
 }
 
-impl Prot {
-    pub const RW: Prot = Prot {
-        read: true,
-        write: true,
-        exec: false,
-    };
-    pub const NONE: Prot = Prot {
-        read: false,
-        write: false,
-        exec: false,
-    };
+/// Frames for the model: zeroed pages and copies.
+struct Frames;
 
-    /// From mmap/mprotect PROT_* bits.
-    pub fn from_bits(bits: u64) -> Prot {
-        Prot {
-            read: bits & 1 != 0,
-            write: bits & 2 != 0,
-            exec: bits & 4 != 0,
-        }
+impl vmobj::Pages for Frames {
+    type P = Frame;
+    fn zeroed(&mut self) -> Option<Frame> {
+        Frame::alloc_zeroed()
     }
-
-    fn flags(self) -> PageFlags {
-        PageFlags {
-            write: self.write,
-            exec: self.exec,
-            ..PageFlags::default()
-        }
-    }
-
-    fn accessible(self) -> bool {
-        self.read || self.write || self.exec
+    fn copy(&mut self, from: &Frame) -> Option<Frame> {
+        let f = Frame::alloc_zeroed()?;
+        f.copy_from(from);
+        Some(f)
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// Anonymous private memory (also ELF segments after loading, the stack and the heap).
-    Anon,
-    Stack,
-    Heap,
-}
-
-/// `kind` and `name` are what /proc/<pid>/maps will show (virtual-memory issue).
-#[derive(Clone, Debug)]
-#[allow(dead_code)]
-pub struct Region {
-    pub end: u64,
-    pub prot: Prot,
-    pub kind: Kind,
-    /// For /proc/<pid>/maps: the file the region was loaded from, if any.
-    pub name: Option<alloc::string::String>,
-}
-
-pub struct AddressSpace {
-    pt: PageTable,
-    /// start → region; non-overlapping, page aligned.
-    regions: BTreeMap<u64, Region>,
-    /// page address → frame.
-    pages: BTreeMap<u64, Frame>,
-    pub brk_start: u64,
-    pub brk: u64,
-    pub mmap_base: u64,
-    pub stack_top: u64,
+fn errno(f: Fault) -> Errno {
+    match f {
+        Fault::MapErr => Errno::ENOMEM,
+        Fault::AccErr => Errno::EACCES,
+        Fault::NoMemory => Errno::ENOMEM,
+    }
 }
 
 fn map_err(e: MapError) -> Errno {
     match e {
         MapError::NoMemory => Errno::ENOMEM,
         _ => Errno::EINVAL,
+    }
+}
+
+fn flags(prot: Prot, writable: bool) -> PageFlags {
+    PageFlags {
+        write: writable,
+        exec: prot.exec,
+        ..PageFlags::default()
+    }
+}
+
+/// Rights from mmap/mprotect PROT_* bits.
+pub fn prot_from_bits(bits: u64) -> Prot {
+    Prot {
+        read: bits & 1 != 0,
+        write: bits & 2 != 0,
+        exec: bits & 4 != 0,
     }
 }
 
@@ -104,12 +93,22 @@ pub fn page_up(a: u64) -> Option<u64> {
     a.checked_add(PAGE - 1).map(|x| x & !(PAGE - 1))
 }
 
+pub struct AddressSpace {
+    pt: PageTable,
+    space: SpaceId,
+    pub brk_start: u64,
+    pub brk: u64,
+    pub mmap_base: u64,
+    pub stack_top: u64,
+}
+
 impl AddressSpace {
     pub fn new() -> Result<AddressSpace, Errno> {
+        let pt = PageTable::new_user().map_err(map_err)?;
+        let space = with_vm(|vm| vm.new_space());
         Ok(AddressSpace {
-            pt: PageTable::new_user().map_err(map_err)?,
-            regions: BTreeMap::new(),
-            pages: BTreeMap::new(),
+            pt,
+            space,
             brk_start: 0,
             brk: 0,
             mmap_base: 0,
@@ -121,39 +120,29 @@ impl AddressSpace {
         self.pt.activate();
     }
 
-    pub fn regions(&self) -> impl Iterator<Item = (&u64, &Region)> {
-        self.regions.iter()
-    }
-
-    /// Bytes of memory actually present (for rusage/proc).
+    /// Pages present in memory and reachable from this space (VmRSS).
     pub fn resident_pages(&self) -> usize {
-        self.pages.len()
+        with_vm(|vm| vm.resident(self.space))
     }
 
-    /// The region containing `addr`.
-    pub fn region_at(&self, addr: u64) -> Option<(u64, &Region)> {
-        let (&start, r) = self.regions.range(..=addr).next_back()?;
-        (addr < r.end).then_some((start, r))
+    /// The area containing `addr`: (start, end, rights).
+    #[cfg_attr(not(feature = "ktest"), allow(dead_code))]
+    pub fn area_at(&self, addr: u64) -> Option<(u64, u64, Prot)> {
+        with_vm(|vm| {
+            vm.area_at(self.space, addr)
+                .map(|a| (a.start, a.end, a.prot))
+        })
     }
 
-    fn overlaps(&self, start: u64, end: u64) -> bool {
-        self.regions
-            .range(..end)
-            .next_back()
-            .is_some_and(|(_, r)| r.end > start)
+    /// Whether anything is mapped in [start, end).
+    pub fn overlaps(&self, start: u64, end: u64) -> bool {
+        with_vm(|vm| vm.areas(self.space).any(|a| a.start < end && a.end > start))
     }
 
-    /// Add a region [start, end) with no pages yet. Fails with EEXIST if it overlaps.
-    pub fn add_region(
-        &mut self,
-        start: u64,
-        end: u64,
-        prot: Prot,
-        kind: Kind,
-        name: Option<alloc::string::String>,
-    ) -> Result<(), Errno> {
-        if !start.is_multiple_of(PAGE)
-            || !end.is_multiple_of(PAGE)
+    /// Add a private anonymous area [start, end). EEXIST if it overlaps.
+    pub fn add_region(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), Errno> {
+        if start % PAGE != 0
+            || end % PAGE != 0
             || start >= end
             || end > USER_END
             || start < MMAP_MIN_ADDR
@@ -163,185 +152,146 @@ impl AddressSpace {
         if self.overlaps(start, end) {
             return Err(Errno::EEXIST);
         }
-        self.regions.insert(
-            start,
-            Region {
-                end,
-                prot,
-                kind,
-                name,
-            },
-        );
-        Ok(())
+        with_vm(|vm| vm.map_anon(self.space, start, end, prot, false)).map_err(errno)
     }
 
-    /// Remove every mapping in [start, end), splitting regions at the edges.
+    /// Remove every mapping in [start, end), splitting areas at the edges.
     pub fn unmap(&mut self, start: u64, end: u64) -> Result<(), Errno> {
-        if !start.is_multiple_of(PAGE) || start >= end || end > USER_END {
+        if start % PAGE != 0 || start >= end || end > USER_END {
             return Err(Errno::EINVAL);
         }
-        self.split_at(start);
-        self.split_at(end);
-        let inside: alloc::vec::Vec<u64> =
-            self.regions.range(start..end).map(|(&s, _)| s).collect();
-        for s in inside {
-            self.regions.remove(&s);
-        }
-        let pages: alloc::vec::Vec<u64> = self.pages.range(start..end).map(|(&va, _)| va).collect();
-        for va in pages {
-            self.drop_page(va);
-        }
-        Ok(())
-    }
-
-    /// Make `addr` a region boundary if it falls inside one.
-    fn split_at(&mut self, addr: u64) {
-        let Some((start, r)) = self.region_at(addr) else {
-            return;
-        };
-        if start == addr {
-            return;
-        }
-        let tail = r.clone();
-        if let Some(head) = self.regions.get_mut(&start) {
-            head.end = addr;
-        }
-        self.regions.insert(addr, tail);
-    }
-
-    fn drop_page(&mut self, va: u64) {
-        if self.pages.remove(&va).is_some() {
+        let cleared = with_vm(|vm| vm.unmap(self.space, start, end)).map_err(|_| Errno::EINVAL)?;
+        for va in cleared {
             let _ = self.pt.unmap_user(va);
         }
+        Ok(())
     }
 
-    /// Change the rights of [start, end); every page in it must be mapped by some region.
+    /// Change the rights of [start, end); ENOMEM if part of it is not mapped.
     pub fn protect(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), Errno> {
-        if !start.is_multiple_of(PAGE) || start > end || end > USER_END {
+        if start % PAGE != 0 || start > end || end > USER_END {
             return Err(Errno::EINVAL);
         }
-        let mut at = start;
-        while at < end {
-            let Some((_, r)) = self.region_at(at) else {
-                return Err(Errno::ENOMEM);
-            };
-            at = r.end;
+        if start == end {
+            return Ok(());
         }
-        self.split_at(start);
-        self.split_at(end);
-        let starts: alloc::vec::Vec<u64> =
-            self.regions.range(start..end).map(|(&s, _)| s).collect();
-        for s in starts {
-            if let Some(r) = self.regions.get_mut(&s) {
-                r.prot = prot;
-            }
-        }
-        let pages: alloc::vec::Vec<u64> = self.pages.range(start..end).map(|(&va, _)| va).collect();
-        for va in pages {
-            if prot.accessible() {
-                // A page hidden by PROT_NONE is mapped again at the next fault.
-                let _ = self.pt.protect_user(va, prot.flags());
-            } else {
-                // Keep the frame (its contents survive a later PROT_READ) but unmap it.
-                let _ = self.pt.unmap_user(va);
-            }
+        let changed = with_vm(|vm| vm.protect(self.space, start, end, prot)).map_err(errno)?;
+        // Cleared rather than re-protected: the next access faults and gets the right mapping.
+        for va in changed {
+            let _ = self.pt.unmap_user(va);
         }
         Ok(())
     }
 
-    /// Map a fresh zeroed page at `va` (inside a region) and return its frame.
-    fn populate(&mut self, va: u64, prot: Prot) -> Result<&Frame, Errno> {
-        if !self.pages.contains_key(&va) {
-            let frame = Frame::alloc_zeroed().ok_or(Errno::ENOMEM)?;
-            if prot.accessible() {
-                self.pt
-                    .map_user(va, &frame, prot.flags())
-                    .map_err(map_err)?;
-            }
-            self.pages.insert(va, frame);
-        }
-        self.pages.get(&va).ok_or(Errno::ENOMEM)
-    }
-
-    /// Resolve a user page fault at `addr`. `write`/`exec` say what was attempted.
-    /// Returns false if the access is not allowed (the caller delivers SIGSEGV).
+    /// Resolve a user page fault at `addr`. Returns false if the access is not allowed (the
+    /// caller delivers SIGSEGV) or memory ran out.
     pub fn handle_fault(&mut self, addr: u64, write: bool, exec: bool) -> bool {
-        let Some((_, r)) = self.region_at(addr) else {
-            return false;
-        };
-        let prot = r.prot;
-        if (write && !prot.write) || (exec && !prot.exec) || !prot.accessible() {
-            return false;
-        }
         let va = page_down(addr);
-        if let Some(frame) = self.pages.get(&va) {
-            // Present in our books but not in the table (after PROT_NONE → readable again).
-            return self.pt.map_user(va, frame, prot.flags()).is_ok()
-                || self.pt.protect_user(va, prot.flags()).is_ok();
-        }
-        self.populate(va, prot).is_ok()
+        let pt = &mut self.pt;
+        with_vm(|vm| {
+            let Some(prot) = vm.area_at(self.space, addr).map(|a| a.prot) else {
+                return false;
+            };
+            if exec && !prot.exec {
+                return false;
+            }
+            let Ok(r) = vm.fault(&mut Frames, self.space, va, write) else {
+                return false;
+            };
+            // Replace whatever was mapped (a read-only view of a page that was just copied).
+            let _ = pt.unmap_user(va);
+            pt.map_user(va, r.page, flags(prot, r.writable)).is_ok()
+        })
     }
 
-    /// Write `data` at `va` in this (not necessarily active) address space, allocating pages.
+    /// Write `data` at `va` in this (not necessarily active) space, as a write by the process
+    /// would (allocating and copying pages as needed); the area must be writable.
     pub fn write_bytes(&mut self, va: u64, data: &[u8]) -> Result<(), Errno> {
         let mut done = 0usize;
         while done < data.len() {
             let at = va + done as u64;
             let page = page_down(at);
-            let (_, r) = self.region_at(at).ok_or(Errno::EFAULT)?;
-            let prot = r.prot;
-            let frame = self.populate(page, prot)?;
             let off = (at - page) as usize;
             let n = (PAGE as usize - off).min(data.len() - done);
-            frame.write(off, &data[done..done + n]);
+            with_vm(|vm| {
+                vm.fault(&mut Frames, self.space, page, true)
+                    .map_err(|_| Errno::EFAULT)?;
+                let frame = vm.page_mut(self.space, page).ok_or(Errno::EFAULT)?;
+                frame.write(off, &data[done..done + n]);
+                Ok::<(), Errno>(())
+            })?;
+            // An older read-only mapping of this address may point at another page now.
+            let _ = self.pt.unmap_user(page);
             done += n;
         }
         Ok(())
     }
 
-    /// A copy of this address space for `fork`: same regions, every present page copied.
-    pub fn fork(&self) -> Result<AddressSpace, Errno> {
-        let mut child = AddressSpace::new()?;
-        child.regions = self.regions.clone();
-        child.brk_start = self.brk_start;
-        child.brk = self.brk;
-        child.mmap_base = self.mmap_base;
-        child.stack_top = self.stack_top;
-        for (&va, frame) in &self.pages {
-            let prot = self.region_at(va).map_or(Prot::NONE, |(_, r)| r.prot);
-            child.populate(va, prot)?.copy_from(frame);
+    /// The child's address space for `fork`: copy-on-write over shared objects.
+    pub fn fork(&mut self) -> Result<AddressSpace, Errno> {
+        let pt = PageTable::new_user().map_err(map_err)?;
+        let (space, protect) = with_vm(|vm| vm.fork(self.space)).map_err(errno)?;
+        for va in protect {
+            let exec = with_vm(|vm| vm.area_at(self.space, va).is_some_and(|a| a.prot.exec));
+            let _ = self.pt.protect_user(
+                va,
+                PageFlags {
+                    write: false,
+                    exec,
+                    ..PageFlags::default()
+                },
+            );
         }
-        Ok(child)
+        Ok(AddressSpace {
+            pt,
+            space,
+            brk_start: self.brk_start,
+            brk: self.brk,
+            mmap_base: self.mmap_base,
+            stack_top: self.stack_top,
+        })
     }
 
     /// Find a free range of `len` bytes for mmap, searching down from `mmap_base`.
     pub fn find_free(&self, len: u64) -> Option<u64> {
+        let areas: alloc::vec::Vec<(u64, u64)> =
+            with_vm(|vm| vm.areas(self.space).map(|a| (a.start, a.end)).collect());
         let mut top = self.mmap_base;
         loop {
             let start = top.checked_sub(len)?;
             if start < MMAP_MIN_ADDR {
                 return None;
             }
-            match self.regions.range(..top).next_back() {
-                Some((&s, r)) if r.end > start => top = s,
-                _ => return Some(start),
+            match areas.iter().rev().find(|&&(s, e)| s < top && e > start) {
+                Some(&(s, _)) => top = s,
+                None => return Some(start),
             }
         }
     }
 
-    /// Read bytes from this address space (used for /proc and core dumps; normal syscalls
-    /// use user copies on the active space).
-    #[cfg_attr(not(feature = "ktest"), allow(dead_code))] // /proc/<pid>/mem and core dumps later
+    /// Read bytes as this space sees them (for /proc and tests; syscalls use user copies).
+    #[cfg_attr(not(feature = "ktest"), allow(dead_code))]
     pub fn read_bytes(&self, va: u64, out: &mut [u8]) -> bool {
         let mut done = 0;
         while done < out.len() {
             let at = va + done as u64;
-            let Some(frame) = self.pages.get(&page_down(at)) else {
-                return false;
-            };
             let off = (at % PAGE) as usize;
             let n = (PAGE as usize - off).min(out.len() - done);
-            frame.read(off, &mut out[done..done + n]);
+            let ok = with_vm(|vm| match vm.read(self.space, page_down(at)) {
+                Some(frame) => {
+                    frame.read(off, &mut out[done..done + n]);
+                    true
+                }
+                // Mapped but never touched: zeroes.
+                None if vm.area_at(self.space, at).is_some() => {
+                    out[done..done + n].fill(0);
+                    true
+                }
+                None => false,
+            });
+            if !ok {
+                return false;
+            }
             done += n;
         }
         true
@@ -350,9 +300,27 @@ impl AddressSpace {
 
 impl Drop for AddressSpace {
     fn drop(&mut self) {
-        // Unmap before the frames are freed (dropping `pages`), then the tables go with `pt`.
-        for &va in self.pages.keys() {
+        // Nothing may map a frame the model frees: clear this space's entries first.
+        let pages: alloc::vec::Vec<u64> = with_vm(|vm| {
+            vm.areas(self.space)
+                .flat_map(|a| (a.start..a.end).step_by(PAGE as usize))
+                .collect()
+        });
+        for va in pages {
             let _ = self.pt.unmap_user(va);
         }
+        with_vm(|vm| vm.destroy(self.space));
     }
+}
+
+/// Pages owned by all memory objects (for leak checks and /proc/meminfo).
+#[cfg_attr(not(feature = "ktest"), allow(dead_code))]
+pub fn total_object_pages() -> usize {
+    with_vm(|vm| vm.total_pages())
+}
+
+/// The longest shadow chain right now.
+#[cfg_attr(not(feature = "ktest"), allow(dead_code))]
+pub fn max_chain_len() -> usize {
+    with_vm(|vm| vm.max_chain_len())
 }
