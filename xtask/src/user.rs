@@ -53,6 +53,11 @@ pub const CASES: &[Case] = &[
         env: &[],
         args: &[],
     },
+    Case {
+        program: "t_cow",
+        env: &[],
+        args: &[],
+    },
 ];
 
 pub struct Built {
