@@ -25,6 +25,7 @@ const SIGILL: i32 = 4;
 const SIGTRAP: i32 = 5;
 const SIGBUS: i32 = 7;
 const SIGFPE: i32 = 8;
+const SIGKILL: i32 = 9;
 const SIGSEGV: i32 = 11;
 
 /// The kernel thread of a user thread: run, handle, repeat until the process exits.
@@ -66,16 +67,24 @@ fn handle_exception(task: &mut Task, vector: u8, error_code: u64, cr2: u64) {
         14 => {
             let write = error_code & 2 != 0;
             let exec = error_code & 0x10 != 0;
-            let resolved = task
+            let outcome = task
                 .proc
                 .vm
                 .lock()
                 .as_mut()
-                .is_some_and(|vm| vm.handle_fault(cr2, write, exec));
-            if resolved {
-                return;
+                .map(|vm| vm.fault(cr2, write, exec));
+            match outcome {
+                Some(crate::vm::FaultResult::Mapped) => return,
+                Some(crate::vm::FaultResult::OutOfMemory) => {
+                    log::warn!(
+                        "out of memory: killing pid {} ({}) at a fault on {cr2:#x}",
+                        task.proc.pid,
+                        task.proc.comm.lock().as_str()
+                    );
+                    SIGKILL
+                }
+                _ => SIGSEGV,
             }
-            SIGSEGV
         }
         0 | 16 | 19 => SIGFPE,
         1 | 3 => SIGTRAP,

@@ -61,7 +61,7 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
             None => vm.find_free(len).ok_or(Errno::ENOMEM)?,
         }
     };
-    vm.add_region(start, start + len, prot)?;
+    vm.add_anon(start, start + len, prot, flags & MAP_SHARED != 0)?;
     Ok(start)
 }
 

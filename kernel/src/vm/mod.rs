@@ -93,6 +93,18 @@ pub fn page_up(a: u64) -> Option<u64> {
     a.checked_add(PAGE - 1).map(|x| x & !(PAGE - 1))
 }
 
+/// The outcome of a user page fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultResult {
+    Mapped,
+    /// No area there: SIGSEGV with SEGV_MAPERR.
+    NoArea,
+    /// The area forbids the access: SIGSEGV with SEGV_ACCERR.
+    Denied,
+    /// No frame for the page: the process is killed (SIGKILL), never the kernel.
+    OutOfMemory,
+}
+
 pub struct AddressSpace {
     pt: PageTable,
     space: SpaceId,
@@ -141,6 +153,17 @@ impl AddressSpace {
 
     /// Add a private anonymous area [start, end). EEXIST if it overlaps.
     pub fn add_region(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), Errno> {
+        self.add_anon(start, end, prot, false)
+    }
+
+    /// Add an anonymous area; `shared` areas keep one object across fork (MAP_SHARED).
+    pub fn add_anon(
+        &mut self,
+        start: u64,
+        end: u64,
+        prot: Prot,
+        shared: bool,
+    ) -> Result<(), Errno> {
         if start % PAGE != 0
             || end % PAGE != 0
             || start >= end
@@ -152,7 +175,7 @@ impl AddressSpace {
         if self.overlaps(start, end) {
             return Err(Errno::EEXIST);
         }
-        with_vm(|vm| vm.map_anon(self.space, start, end, prot, false)).map_err(errno)
+        with_vm(|vm| vm.map_anon(self.space, start, end, prot, shared)).map_err(errno)
     }
 
     /// Remove every mapping in [start, end), splitting areas at the edges.
@@ -183,24 +206,34 @@ impl AddressSpace {
         Ok(())
     }
 
-    /// Resolve a user page fault at `addr`. Returns false if the access is not allowed (the
-    /// caller delivers SIGSEGV) or memory ran out.
+    /// Resolve a user page fault at `addr`.
     pub fn handle_fault(&mut self, addr: u64, write: bool, exec: bool) -> bool {
+        self.fault(addr, write, exec) == FaultResult::Mapped
+    }
+
+    /// Resolve a user page fault at `addr`, saying why it could not be resolved.
+    pub fn fault(&mut self, addr: u64, write: bool, exec: bool) -> FaultResult {
         let va = page_down(addr);
         let pt = &mut self.pt;
         with_vm(|vm| {
             let Some(prot) = vm.area_at(self.space, addr).map(|a| a.prot) else {
-                return false;
+                return FaultResult::NoArea;
             };
             if exec && !prot.exec {
-                return false;
+                return FaultResult::Denied;
             }
-            let Ok(r) = vm.fault(&mut Frames, self.space, va, write) else {
-                return false;
+            let r = match vm.fault(&mut Frames, self.space, va, write) {
+                Ok(r) => r,
+                Err(Fault::NoMemory) => return FaultResult::OutOfMemory,
+                Err(Fault::AccErr) => return FaultResult::Denied,
+                Err(Fault::MapErr) => return FaultResult::NoArea,
             };
             // Replace whatever was mapped (a read-only view of a page that was just copied).
             let _ = pt.unmap_user(va);
-            pt.map_user(va, r.page, flags(prot, r.writable)).is_ok()
+            match pt.map_user(va, r.page, flags(prot, r.writable)) {
+                Ok(()) => FaultResult::Mapped,
+                Err(_) => FaultResult::OutOfMemory,
+            }
         })
     }
 

@@ -216,5 +216,84 @@ fn main() {
         mem.verify(&stack, 0x5000_0000 + 50).is_none(),
         || mem.verify(&stack, 0x5000_0000 + 50).unwrap_or_default(),
     );
+
+    // MAP_SHARED|MAP_ANONYMOUS memory stays shared across fork: the child's write is seen.
+    // SAFETY: anonymous shared mapping; checked for MAP_FAILED.
+    let shared = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            8192,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if shared == libc::MAP_FAILED {
+        r.fail("shared_anonymous_mapping", "mmap failed");
+    } else {
+        let p = shared.cast::<u64>();
+        // SAFETY: inside the 8 KiB mapping.
+        unsafe { p.write_volatile(1) };
+        let pid = usertests::spawn(|| {
+            // SAFETY: as above, in the child's view of the same mapping.
+            unsafe { p.add(600).write_volatile(0xCAFE) };
+            unsafe { p.write_volatile(2) };
+            0
+        });
+        let _ = reap(pid);
+        // SAFETY: as above.
+        let (a, b) = unsafe { (p.read_volatile(), p.add(600).read_volatile()) };
+        r.check("shared_anonymous_mapping", a == 2 && b == 0xCAFE, || {
+            format!("parent sees {a:#x}, {b:#x}")
+        });
+    }
+
+    // Bad accesses end the child with SIGSEGV (no handler installed).
+    let segv = |f: fn()| {
+        let pid = usertests::spawn(|| {
+            f();
+            0
+        });
+        reap(pid)
+            .map(|st| libc::WIFSIGNALED(st) && libc::WTERMSIG(st) == libc::SIGSEGV)
+            .unwrap_or(false)
+    };
+    r.check(
+        "null_read_is_sigsegv",
+        segv(|| {
+            // SAFETY: deliberately faults; the child dies.
+            let v = unsafe { std::ptr::read_volatile(16 as *const u64) };
+            std::hint::black_box(v);
+        }),
+        || "child did not die of SIGSEGV".into(),
+    );
+    r.check(
+        "write_to_read_only_mapping_is_sigsegv",
+        segv(|| {
+            // SAFETY: a fresh read-only mapping; the write deliberately faults.
+            unsafe {
+                let p = libc::mmap(
+                    std::ptr::null_mut(),
+                    4096,
+                    libc::PROT_READ,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                );
+                std::ptr::write_volatile(p.cast::<u64>(), 1);
+            }
+        }),
+        || "child did not die of SIGSEGV".into(),
+    );
+    r.check(
+        "kernel_address_is_sigsegv",
+        segv(|| {
+            // SAFETY: deliberately faults on a kernel address; the child dies.
+            let v = unsafe { std::ptr::read_volatile(0xffff_ffff_8000_0000u64 as *const u64) };
+            std::hint::black_box(v);
+        }),
+        || "child did not die of SIGSEGV".into(),
+    );
     r.finish()
 }
