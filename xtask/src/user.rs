@@ -58,6 +58,11 @@ pub const CASES: &[Case] = &[
         env: &[],
         args: &[],
     },
+    Case {
+        program: "t_mem",
+        env: &[],
+        args: &[],
+    },
 ];
 
 pub struct Built {

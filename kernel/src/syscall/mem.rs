@@ -125,3 +125,154 @@ pub fn brk(t: &mut Task, a: Args) -> Result {
     vm.brk = want;
     Ok(want)
 }
+
+/// madvise: MADV_DONTNEED discards pages; the other advice is accepted as a hint.
+pub fn madvise(t: &mut Task, a: Args) -> Result {
+    const MADV_NORMAL: u64 = 0;
+    const MADV_RANDOM: u64 = 1;
+    const MADV_SEQUENTIAL: u64 = 2;
+    const MADV_WILLNEED: u64 = 3;
+    const MADV_DONTNEED: u64 = 4;
+    const MADV_FREE: u64 = 8;
+    const MADV_HUGEPAGE: u64 = 14;
+    const MADV_NOHUGEPAGE: u64 = 15;
+    let (addr, len, advice) = (a.0[0], a.0[1], a.0[2]);
+    if addr % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = page_up(len)
+        .and_then(|l| addr.checked_add(l))
+        .filter(|&e| e <= USER_TOP)
+        .ok_or(Errno::EINVAL)?;
+    let mut guard = t.proc.vm.lock();
+    let vm = guard.as_mut().ok_or(Errno::EFAULT)?;
+    match advice {
+        MADV_NORMAL | MADV_RANDOM | MADV_SEQUENTIAL | MADV_WILLNEED | MADV_HUGEPAGE
+        | MADV_NOHUGEPAGE => {}
+        MADV_DONTNEED | MADV_FREE => {
+            if len == 0 {
+                return Ok(0);
+            }
+            if !vm.fully_mapped(addr, end) {
+                return Err(Errno::ENOMEM);
+            }
+            vm.discard(addr, end)?;
+            return Ok(0);
+        }
+        _ => return Err(Errno::EINVAL),
+    }
+    if len != 0 && !vm.fully_mapped(addr, end) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(0)
+}
+
+/// mremap: shrink in place, grow in place when the space after is free, or (MREMAP_MAYMOVE)
+/// move to a new range by copying the contents.
+pub fn mremap(t: &mut Task, a: Args) -> Result {
+    const MREMAP_MAYMOVE: u64 = 1;
+    const MREMAP_FIXED: u64 = 2;
+    let (old, old_len, new_len, flags) = (a.0[0], a.0[1], a.0[2], a.0[3]);
+    if old % PAGE != 0
+        || flags & !(MREMAP_MAYMOVE | MREMAP_FIXED) != 0
+        || flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_FIXED != 0 {
+        return Err(Errno::EINVAL); // moving to a chosen address comes with the VM issue's rest
+    }
+    let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
+    let new_len = page_up(new_len)
+        .filter(|&l| l > 0 && l <= USER_TOP)
+        .ok_or(Errno::EINVAL)?;
+    let old_end = old
+        .checked_add(old_len)
+        .filter(|&e| e <= USER_TOP)
+        .ok_or(Errno::EINVAL)?;
+    let mut guard = t.proc.vm.lock();
+    let vm = guard.as_mut().ok_or(Errno::EFAULT)?;
+    let Some((_, area_end, prot)) = vm.area_at(old) else {
+        return Err(Errno::EFAULT);
+    };
+    if old_len == 0 || old_end > area_end {
+        return Err(Errno::EFAULT);
+    }
+    if new_len <= old_len {
+        if new_len < old_len {
+            vm.unmap(old + new_len, old_end)?;
+        }
+        return Ok(old);
+    }
+    let new_end = old
+        .checked_add(new_len)
+        .filter(|&e| e <= USER_TOP)
+        .ok_or(Errno::ENOMEM)?;
+    if old_end == area_end && !vm.overlaps(old_end, new_end) {
+        vm.add_region(old_end, new_end, prot)?;
+        return Ok(old);
+    }
+    if flags & MREMAP_MAYMOVE == 0 {
+        return Err(Errno::ENOMEM);
+    }
+    let dest = vm.find_free(new_len).ok_or(Errno::ENOMEM)?;
+    vm.add_region(dest, dest + new_len, Prot::RW)?;
+    let mut buf = alloc::vec![0u8; PAGE as usize];
+    for off in (0..old_len).step_by(PAGE as usize) {
+        if vm.read_bytes(old + off, &mut buf) && buf.iter().any(|&b| b != 0) {
+            vm.write_bytes(dest + off, &buf)?;
+        }
+    }
+    vm.protect(dest, dest + new_len, prot)?;
+    vm.unmap(old, old_end)?;
+    Ok(dest)
+}
+
+/// mincore: one byte per page, bit 0 set when the page is in memory.
+pub fn mincore(t: &mut Task, a: Args) -> Result {
+    let (addr, len, vec) = (a.0[0], a.0[1], a.0[2]);
+    if addr % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = page_up(len)
+        .and_then(|l| addr.checked_add(l))
+        .filter(|&e| e <= USER_TOP)
+        .ok_or(Errno::ENOMEM)?;
+    let states: alloc::vec::Vec<u8> = {
+        let guard = t.proc.vm.lock();
+        let vm = guard.as_ref().ok_or(Errno::EFAULT)?;
+        if !vm.fully_mapped(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        (addr..end)
+            .step_by(PAGE as usize)
+            .map(|p| u8::from(vm.resident_at(p)))
+            .collect()
+    };
+    t.write_user(vec, &states)?;
+    Ok(0)
+}
+
+/// msync: anonymous memory has nothing to write back; the range and flags are checked.
+pub fn msync(t: &mut Task, a: Args) -> Result {
+    const MS_ASYNC: u64 = 1;
+    const MS_INVALIDATE: u64 = 2;
+    const MS_SYNC: u64 = 4;
+    let (addr, len, flags) = (a.0[0], a.0[1], a.0[2]);
+    if addr % PAGE != 0
+        || flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || flags & MS_ASYNC != 0 && flags & MS_SYNC != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let end = page_up(len)
+        .and_then(|l| addr.checked_add(l))
+        .filter(|&e| e <= USER_TOP)
+        .ok_or(Errno::ENOMEM)?;
+    let guard = t.proc.vm.lock();
+    let vm = guard.as_ref().ok_or(Errno::EFAULT)?;
+    if len != 0 && !vm.fully_mapped(addr, end) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(0)
+}

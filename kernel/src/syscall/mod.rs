@@ -189,7 +189,10 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
             crate::sched::yield_now();
             Ok(0)
         }
-        nr::MADVISE => Ok(0),
+        nr::MADVISE => mem::madvise(t, a),
+        nr::MREMAP => mem::mremap(t, a),
+        nr::MINCORE => mem::mincore(t, a),
+        nr::MSYNC => mem::msync(t, a),
         nr::DUP => fs::dup(t, a),
         nr::DUP2 => fs::dup2(t, a.i32(0), a.i32(1), 0, false),
         nr::NANOSLEEP => time::nanosleep(t, a),

@@ -138,7 +138,6 @@ impl AddressSpace {
     }
 
     /// The area containing `addr`: (start, end, rights).
-    #[cfg_attr(not(feature = "ktest"), allow(dead_code))]
     pub fn area_at(&self, addr: u64) -> Option<(u64, u64, Prot)> {
         with_vm(|vm| {
             vm.area_at(self.space, addr)
@@ -204,6 +203,49 @@ impl AddressSpace {
             let _ = self.pt.unmap_user(va);
         }
         Ok(())
+    }
+
+    /// The areas overlapping [start, end): (start, end, rights, shared), clipped to the range.
+    pub fn areas_in(&self, start: u64, end: u64) -> alloc::vec::Vec<(u64, u64, Prot, bool)> {
+        with_vm(|vm| {
+            vm.areas(self.space)
+                .filter(|a| a.start < end && a.end > start)
+                .map(|a| (a.start.max(start), a.end.min(end), a.prot, a.shared))
+                .collect()
+        })
+    }
+
+    /// Whether every page of [start, end) is inside some area.
+    pub fn fully_mapped(&self, start: u64, end: u64) -> bool {
+        let mut at = start;
+        for (s, e, _, _) in self.areas_in(start, end) {
+            if s > at {
+                return false;
+            }
+            at = e;
+        }
+        at >= end
+    }
+
+    /// madvise(MADV_DONTNEED): private anonymous pages are discarded (the next touch reads
+    /// zeroes, as on Linux); shared ones only leave this page table.
+    pub fn discard(&mut self, start: u64, end: u64) -> Result<(), Errno> {
+        for (s, e, prot, shared) in self.areas_in(start, end) {
+            if shared {
+                for va in (s..e).step_by(PAGE as usize) {
+                    let _ = self.pt.unmap_user(va);
+                }
+            } else {
+                self.unmap(s, e)?;
+                self.add_anon(s, e, prot, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the page at `addr` is present in memory (mincore).
+    pub fn resident_at(&self, addr: u64) -> bool {
+        with_vm(|vm| vm.read(self.space, page_down(addr)).is_some())
     }
 
     /// Resolve a user page fault at `addr`.

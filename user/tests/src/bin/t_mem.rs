@@ -1,0 +1,247 @@
+//! t_mem: memory system calls as Linux answers them — mmap/munmap/mprotect argument errors,
+//! madvise(MADV_DONTNEED) on private and shared anonymous memory, mremap (shrink, grow in place,
+//! move with contents, refusal without MREMAP_MAYMOVE), mincore residency, msync checks.
+
+use usertests::{Report, errno};
+
+const PAGE: usize = 4096;
+
+fn map(len: usize, prot: i32, flags: i32) -> *mut u8 {
+    // SAFETY: anonymous mapping chosen by the kernel.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            prot,
+            flags | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        std::ptr::null_mut()
+    } else {
+        p.cast()
+    }
+}
+
+fn rw(len: usize) -> *mut u8 {
+    map(len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE)
+}
+
+fn res<T: PartialEq + From<i8>>(r: T) -> Result<T, i32> {
+    if r == T::from(-1) {
+        Err(errno())
+    } else {
+        Ok(r)
+    }
+}
+
+/// Residency of up to 8 pages, without allocating (a heap allocation could land in a hole the
+/// test just made, as mmap reuses freed ranges).
+fn resident(p: *mut u8, pages: usize) -> Result<([u8; 8], usize), i32> {
+    let mut v = [0u8; 8];
+    // SAFETY: v has one byte per page (pages <= 8).
+    res(unsafe { libc::mincore(p.cast(), pages.min(8) * PAGE, v.as_mut_ptr()) }).map(|_| {
+        for b in &mut v {
+            *b &= 1;
+        }
+        (v, pages)
+    })
+}
+
+/// Three pages with the middle one unmapped, made right before use (later mappings may fill
+/// the hole).
+fn holey() -> *mut u8 {
+    let p = rw(3 * PAGE);
+    // SAFETY: our own mapping.
+    unsafe { libc::munmap(p.add(PAGE).cast(), PAGE) };
+    p
+}
+
+fn main() {
+    let mut r = Report::new("t_mem");
+
+    // Argument errors.
+    // SAFETY: invalid arguments; the kernel must refuse them.
+    r.err(
+        "mmap_zero_length",
+        res(unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                0,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            ) as isize
+        }),
+        libc::EINVAL,
+    );
+    // SAFETY: as above.
+    r.err(
+        "mmap_no_type",
+        res(unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                PAGE,
+                libc::PROT_READ,
+                libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            ) as isize
+        }),
+        libc::EINVAL,
+    );
+    let p = rw(4 * PAGE);
+    // SAFETY: unaligned address; refused.
+    r.err(
+        "munmap_unaligned",
+        res(unsafe { libc::munmap(p.add(1).cast(), PAGE) }),
+        libc::EINVAL,
+    );
+    let h = holey();
+    // SAFETY: range with a hole; refused.
+    r.err(
+        "mprotect_hole",
+        res(unsafe { libc::mprotect(h.cast(), 3 * PAGE, libc::PROT_READ) }),
+        libc::ENOMEM,
+    );
+
+    // madvise(MADV_DONTNEED): private pages come back as zeroes.
+    let q = rw(2 * PAGE);
+    // SAFETY: inside the mapping.
+    unsafe { q.write_volatile(0x5a) };
+    // SAFETY: whole mapping.
+    r.okv(
+        "madvise_dontneed",
+        res(unsafe { libc::madvise(q.cast(), 2 * PAGE, libc::MADV_DONTNEED) }),
+    );
+    // SAFETY: inside the mapping.
+    r.eq(
+        "dontneed_private_reads_zero",
+        unsafe { q.read_volatile() },
+        0,
+    );
+    let s = map(PAGE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED);
+    // SAFETY: inside the shared mapping.
+    unsafe { s.write_volatile(0x77) };
+    // SAFETY: whole mapping.
+    unsafe { libc::madvise(s.cast(), PAGE, libc::MADV_DONTNEED) };
+    // SAFETY: inside the mapping.
+    r.eq(
+        "dontneed_shared_keeps_data",
+        unsafe { s.read_volatile() },
+        0x77,
+    );
+    let h = holey();
+    // SAFETY: refused: unmapped page / bad advice / unaligned.
+    r.err(
+        "madvise_hole",
+        res(unsafe { libc::madvise(h.cast(), 3 * PAGE, libc::MADV_DONTNEED) }),
+        libc::ENOMEM,
+    );
+    // SAFETY: as above.
+    r.err(
+        "madvise_bad_advice",
+        res(unsafe { libc::madvise(q.cast(), PAGE, 9999) }),
+        libc::EINVAL,
+    );
+    // SAFETY: as above.
+    r.err(
+        "madvise_unaligned",
+        res(unsafe { libc::madvise(q.add(1).cast(), PAGE, libc::MADV_DONTNEED) }),
+        libc::EINVAL,
+    );
+
+    // mincore: untouched pages are not resident, written ones are.
+    let m = rw(4 * PAGE);
+    r.eq("mincore_untouched", resident(m, 4), Ok(([0; 8], 4)));
+    // SAFETY: inside the mapping.
+    unsafe { m.add(2 * PAGE).write_volatile(1) };
+    r.eq(
+        "mincore_after_write",
+        resident(m, 4),
+        Ok(([0, 0, 1, 0, 0, 0, 0, 0], 4)),
+    );
+    let h = holey();
+    r.err("mincore_hole", resident(h, 3), libc::ENOMEM);
+
+    // mremap: shrink keeps the address and unmaps the tail.
+    // SAFETY: our mapping.
+    let sh = unsafe { libc::mremap(m.cast(), 4 * PAGE, 2 * PAGE, 0) };
+    r.check("mremap_shrink_in_place", sh == m.cast(), || {
+        format!("moved to {sh:?}")
+    });
+    r.err("mremap_shrunk_tail_gone", resident(m, 4), libc::ENOMEM);
+    // Grow in place into free space.
+    let g = rw(3 * PAGE);
+    // SAFETY: our mapping: free its last two pages, then grow the first page back over them.
+    unsafe { libc::munmap(g.add(PAGE).cast(), 2 * PAGE) };
+    // SAFETY: our mapping.
+    let gg = unsafe { libc::mremap(g.cast(), PAGE, 3 * PAGE, 0) };
+    r.check("mremap_grow_in_place", gg == g.cast(), || {
+        format!("got {gg:?}")
+    });
+    // Blocked growth: refused without MAYMOVE, moved with contents when allowed.
+    let a = rw(2 * PAGE);
+    // SAFETY: keep the first page; the second stays mapped and blocks growth of the first.
+    unsafe { a.write_volatile(0x42) };
+    // SAFETY: our mapping.
+    let no = unsafe { libc::mremap(a.cast(), PAGE, 4 * PAGE, 0) };
+    r.check(
+        "mremap_blocked_without_maymove",
+        no == libc::MAP_FAILED && errno() == libc::ENOMEM,
+        || format!("got {no:?}, errno {}", errno()),
+    );
+    // SAFETY: our mapping.
+    let mv = unsafe { libc::mremap(a.cast(), PAGE, 4 * PAGE, libc::MREMAP_MAYMOVE) };
+    r.check(
+        "mremap_moves",
+        mv != libc::MAP_FAILED && mv != a.cast(),
+        || format!("got {mv:?}"),
+    );
+    if mv != libc::MAP_FAILED {
+        // SAFETY: the moved mapping is 4 pages long.
+        r.eq(
+            "mremap_moved_contents",
+            unsafe { (mv as *mut u8).read_volatile() },
+            0x42,
+        );
+        // SAFETY: the new tail is zero-filled.
+        r.eq(
+            "mremap_new_tail_zero",
+            unsafe { (mv as *mut u8).add(3 * PAGE).read_volatile() },
+            0,
+        );
+        r.err("mremap_old_range_gone", resident(a, 1), libc::ENOMEM);
+    }
+    // SAFETY: refused: unaligned address.
+    let bad = unsafe { libc::mremap(a.add(1).cast(), PAGE, PAGE, 0) };
+    r.check(
+        "mremap_unaligned",
+        bad == libc::MAP_FAILED && errno() == libc::EINVAL,
+        || format!("errno {}", errno()),
+    );
+
+    // msync.
+    // SAFETY: our mapping, valid flags.
+    r.okv(
+        "msync_ok",
+        res(unsafe { libc::msync(q.cast(), PAGE, libc::MS_SYNC) }),
+    );
+    // SAFETY: refused: both MS_SYNC and MS_ASYNC.
+    r.err(
+        "msync_bad_flags",
+        res(unsafe { libc::msync(q.cast(), PAGE, libc::MS_SYNC | libc::MS_ASYNC) }),
+        libc::EINVAL,
+    );
+    let h = holey();
+    // SAFETY: refused: hole.
+    r.err(
+        "msync_hole",
+        res(unsafe { libc::msync(h.cast(), 3 * PAGE, libc::MS_SYNC) }),
+        libc::ENOMEM,
+    );
+    r.finish()
+}
