@@ -12,8 +12,9 @@
 //! refinement, with the benchmark issue measuring it.)
 //!
 //! Frame ownership: every frame belongs to exactly one object in the model; page tables only
-//! point at frames, and every entry that could outlive its frame is cleared first (unmap,
-//! protect and fork return the pages to touch; a space's table is dropped before its objects).
+//! point at frames, and every live entry that could outlive its frame is cleared first (unmap,
+//! protect and fork return the pages to touch). A whole space goes only when its table is no
+//! longer active on any CPU, and the table is freed right after its objects.
 //!
 //! Lock order: a process's `vm` lock, then `OBJECTS`, then the frame allocator.
 
@@ -305,18 +306,24 @@ impl AddressSpace {
     /// The child's address space for `fork`: copy-on-write over shared objects.
     pub fn fork(&mut self) -> Result<AddressSpace, Errno> {
         let pt = PageTable::new_user().map_err(map_err)?;
-        let (space, protect) = with_vm(|vm| vm.fork(self.space)).map_err(errno)?;
-        for va in protect {
-            let exec = with_vm(|vm| vm.area_at(self.space, va).is_some_and(|a| a.prot.exec));
-            let _ = self.pt.protect_user(
-                va,
-                PageFlags {
-                    write: false,
-                    exec,
-                    ..PageFlags::default()
-                },
-            );
-        }
+        let parent = self.space;
+        let parent_pt = &mut self.pt;
+        let space = with_vm(|vm| {
+            let (space, protect) = vm.fork(parent)?;
+            for va in protect {
+                let exec = vm.area_at(parent, va).is_some_and(|a| a.prot.exec);
+                let _ = parent_pt.protect_user(
+                    va,
+                    PageFlags {
+                        write: false,
+                        exec,
+                        ..PageFlags::default()
+                    },
+                );
+            }
+            Ok(space)
+        })
+        .map_err(errno)?;
         Ok(AddressSpace {
             pt,
             space,
@@ -375,14 +382,11 @@ impl AddressSpace {
 
 impl Drop for AddressSpace {
     fn drop(&mut self) {
-        // Nothing may map a frame the model frees: clear this space's entries first.
-        let pages: alloc::vec::Vec<u64> = with_vm(|vm| {
-            vm.areas(self.space)
-                .flat_map(|a| (a.start..a.end).step_by(PAGE as usize))
-                .collect()
-        });
-        for va in pages {
-            let _ = self.pt.unmap_user(va);
+        // The table goes right after this (it is a field): make sure no CPU runs on it while
+        // the model frees the frames its entries still name. Exit and exec switch away first;
+        // this is the safety net.
+        if self.pt.is_active() {
+            hal::mem::paging::kernel_table_activate();
         }
         with_vm(|vm| vm.destroy(self.space));
     }
