@@ -49,5 +49,6 @@ pub fn tick(from_user: bool) {
     if !SLEEPERS.is_empty() {
         SLEEPERS.wake_all();
     }
+    crate::proc::futex::tick();
     crate::sched::tick(from_user);
 }

@@ -63,6 +63,11 @@ pub const CASES: &[Case] = &[
         env: &[],
         args: &[],
     },
+    Case {
+        program: "t_thread",
+        env: &[],
+        args: &[],
+    },
 ];
 
 pub struct Built {

@@ -12,6 +12,7 @@ use super::{Pid, Process};
 
 pub const CLONE_VM: u64 = 0x100;
 pub const CLONE_VFORK: u64 = 0x4000;
+pub const CLONE_THREAD: u64 = 0x10000;
 pub const CLONE_SETTLS: u64 = 0x80000;
 pub const CLONE_PARENT_SETTID: u64 = 0x100000;
 pub const CLONE_CHILD_CLEARTID: u64 = 0x200000;
@@ -52,7 +53,63 @@ pub fn vfork(task: &mut Task) -> Result<Pid, Errno> {
     )
 }
 
+/// clone with CLONE_VM|CLONE_THREAD: a new thread in the caller's process (same memory, files,
+/// pid), starting on `stack` with the caller's registers and rax = 0.
+fn clone_thread(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
+    const CLONE_FS: u64 = 0x200;
+    const CLONE_FILES: u64 = 0x400;
+    const CLONE_SIGHAND: u64 = 0x800;
+    const CLONE_SYSVSEM: u64 = 0x40000;
+    const CLONE_DETACHED: u64 = 0x400000;
+    let supported = CLONE_VM
+        | CLONE_FS
+        | CLONE_FILES
+        | CLONE_SIGHAND
+        | CLONE_THREAD
+        | CLONE_SYSVSEM
+        | CLONE_SETTLS
+        | CLONE_PARENT_SETTID
+        | CLONE_CHILD_SETTID
+        | CLONE_CHILD_CLEARTID
+        | CLONE_DETACHED;
+    // Linux: a thread shares signal handlers, which needs shared memory; no exit signal.
+    if args.flags & !supported != 0 || args.flags & CLONE_SIGHAND == 0 || args.flags & CLONE_VM == 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let tid = super::alloc_tid(&task.proc)?;
+    let mut ctx = task.ctx.try_clone().ok_or(Errno::ENOMEM)?;
+    ctx.rax = 0;
+    if args.stack != 0 {
+        ctx.rsp = args.stack;
+    }
+    if args.flags & CLONE_SETTLS != 0 {
+        ctx.fs_base = args.tls;
+    }
+    if args.flags & CLONE_PARENT_SETTID != 0 {
+        let _ = task.write_i32(args.parent_tid, tid as i32);
+    }
+    if args.flags & CLONE_CHILD_SETTID != 0 {
+        let _ = task.write_i32(args.child_tid, tid as i32);
+    }
+    let clear = if args.flags & CLONE_CHILD_CLEARTID != 0 {
+        args.child_tid
+    } else {
+        0
+    };
+    task.proc.live_threads.fetch_add(1, Ordering::AcqRel);
+    if let Err(e) = spawn_user_thread(task.proc.clone(), ctx, tid, clear, true) {
+        task.proc.live_threads.fetch_sub(1, Ordering::AcqRel);
+        super::forget_tid(tid);
+        return Err(e);
+    }
+    Ok(tid)
+}
+
 pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
+    if args.flags & CLONE_THREAD != 0 {
+        return clone_thread(task, args);
+    }
     let supported = 0xff
         | CLONE_VFORK
         | CLONE_VM
@@ -96,12 +153,12 @@ pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
     {
         let _ = vm.write_bytes(args.child_tid, &(pid as i32).to_le_bytes());
     }
-    if args.flags & CLONE_CHILD_CLEARTID != 0 {
-        child
-            .clear_child_tid
-            .store(args.child_tid, Ordering::Relaxed);
-    }
-    spawn_user_thread(child.clone(), ctx, true)?;
+    let clear = if args.flags & CLONE_CHILD_CLEARTID != 0 {
+        args.child_tid
+    } else {
+        0
+    };
+    spawn_user_thread(child.clone(), ctx, pid, clear, true)?;
     if args.flags & CLONE_VFORK != 0 {
         task.proc
             .vfork_wait

@@ -40,12 +40,8 @@ pub fn start(cmdline: &Cmdline<'_>) {
             vm.activate();
         }
     });
-    let mut task = Task {
-        proc,
-        ctx,
-        tid: 1,
-        exiting: false,
-    };
+    let tid = proc.pid;
+    let mut task = Task::new(proc, ctx, tid);
     for path in candidates {
         let mut argv = alloc::vec![path.as_bytes().to_vec()];
         argv.extend(args.iter().cloned());

@@ -11,6 +11,7 @@
 pub mod creds;
 pub mod exec;
 pub mod fork;
+pub mod futex;
 pub mod init;
 pub mod task;
 #[cfg(feature = "ktest")]
@@ -84,8 +85,8 @@ pub struct Process {
     pub vfork_released: core::sync::atomic::AtomicBool,
     pub vfork_wait: WaitQueue,
     pub times: Times,
-    /// tid of the (single) thread; `set_tid_address` pointer.
-    pub clear_child_tid: AtomicU64,
+    /// Threads of this process that have not ended yet.
+    pub live_threads: AtomicU32,
 }
 
 static TABLE: SpinLock<BTreeMap<Pid, Weak<Process>>> = SpinLock::new(BTreeMap::new());
@@ -104,6 +105,19 @@ fn alloc_pid(table: &BTreeMap<Pid, Weak<Process>>) -> Option<Pid> {
         }
     }
     None
+}
+
+/// A thread id for a new thread of `proc` (tids share the pid space, as on Linux).
+pub fn alloc_tid(proc: &Arc<Process>) -> Result<Pid, Errno> {
+    let mut table = TABLE.lock();
+    let tid = alloc_pid(&table).ok_or(Errno::EAGAIN)?;
+    table.insert(tid, Arc::downgrade(proc));
+    Ok(tid)
+}
+
+/// Release the id of a thread that ended (never the process's own pid).
+pub fn forget_tid(tid: Pid) {
+    TABLE.lock().remove(&tid);
 }
 
 pub fn lookup(pid: Pid) -> Option<Arc<Process>> {
@@ -170,7 +184,7 @@ impl Process {
             vfork_released: core::sync::atomic::AtomicBool::new(false),
             vfork_wait: WaitQueue::new(),
             times: Times::default(),
-            clear_child_tid: AtomicU64::new(0),
+            live_threads: AtomicU32::new(1),
         });
         table.insert(pid, Arc::downgrade(&p));
         drop(table);

@@ -16,8 +16,25 @@ pub struct Task {
     pub proc: Arc<Process>,
     pub ctx: UserContext,
     pub tid: u32,
-    /// Set by exit/exit_group/execve failure paths: leave the loop.
+    /// Set when this thread ends (exit, exit_group, a fatal fault): leave the loop.
     pub exiting: bool,
+    /// Exit status if this thread ended with exit(2): the process's, if it was the last thread.
+    pub exit_code: i32,
+    /// set_tid_address / CLONE_CHILD_CLEARTID: zeroed and futex-woken when the thread ends.
+    pub clear_child_tid: u64,
+}
+
+impl Task {
+    pub fn new(proc: Arc<Process>, ctx: UserContext, tid: u32) -> Task {
+        Task {
+            proc,
+            ctx,
+            tid,
+            exiting: false,
+            exit_code: 0,
+            clear_child_tid: 0,
+        }
+    }
 }
 
 /// Signals a fault turns into (the signals issue adds handlers; until then they terminate).
@@ -31,6 +48,10 @@ const SIGSEGV: i32 = 11;
 /// The kernel thread of a user thread: run, handle, repeat until the process exits.
 pub fn run(mut task: Task) {
     loop {
+        if task.proc.is_zombie() {
+            // Another thread ended the process (exit_group or a fatal signal).
+            break;
+        }
         if let Some(vm) = task.proc.vm.lock().as_ref() {
             vm.activate();
         }
@@ -59,6 +80,43 @@ pub fn run(mut task: Task) {
         if sched::need_resched() {
             sched::yield_now();
         }
+    }
+    thread_exit(&mut task);
+}
+
+/// The end of a thread: clear and wake its `clear_child_tid` word (pthread_join waits on it),
+/// fold its CPU time into the process, and end the process if it was the last thread.
+fn thread_exit(task: &mut Task) {
+    if task.clear_child_tid != 0 && !task.proc.is_zombie() {
+        let _ = task.write_user(task.clear_child_tid, &0u32.to_le_bytes());
+        super::futex::wake(
+            task.proc.pid,
+            task.clear_child_tid,
+            1,
+            super::futex::BITSET_ANY,
+        );
+    }
+    let me = sched::current();
+    let tick = crate::time::TICK_NS;
+    let times = &task.proc.times;
+    times.user_ns.fetch_add(
+        me.user_ticks.swap(0, core::sync::atomic::Ordering::Relaxed) * tick,
+        core::sync::atomic::Ordering::Relaxed,
+    );
+    times.sys_ns.fetch_add(
+        me.sys_ticks.swap(0, core::sync::atomic::Ordering::Relaxed) * tick,
+        core::sync::atomic::Ordering::Relaxed,
+    );
+    if task.tid != task.proc.pid {
+        super::forget_tid(task.tid);
+    }
+    if task
+        .proc
+        .live_threads
+        .fetch_sub(1, core::sync::atomic::Ordering::AcqRel)
+        == 1
+    {
+        task.proc.exit(abi::wait::exited(task.exit_code));
     }
 }
 
@@ -186,19 +244,16 @@ impl Task {
 pub fn spawn_user_thread(
     proc: Arc<Process>,
     ctx: UserContext,
+    tid: u32,
+    clear_child_tid: u64,
     start: bool,
 ) -> Result<Arc<sched::Thread>, Errno> {
     let name = proc.comm.lock().clone();
     let weak = Arc::downgrade(&proc);
     let thread = sched::Thread::create(&name, move || {
-        // One thread per process for now: its tid is the pid, as for any main thread on Linux.
-        let tid = proc.pid;
-        run(Task {
-            proc,
-            ctx,
-            tid,
-            exiting: false,
-        });
+        let mut task = Task::new(proc, ctx, tid);
+        task.clear_child_tid = clear_child_tid;
+        run(task);
     })
     .ok_or(Errno::ENOMEM)?;
     thread.set_resume_hook(move || {

@@ -100,15 +100,7 @@ fn new_task() -> (Arc<Process>, Task) {
         .clone();
     let proc = Process::new(Some(&holder), None).expect("process");
     let ctx = UserContext::new(0, 0).expect("context");
-    (
-        holder,
-        Task {
-            proc: proc.clone(),
-            ctx,
-            tid: proc.pid,
-            exiting: false,
-        },
-    )
+    (holder, Task::new(proc.clone(), ctx, proc.pid))
 }
 
 fn exec(t: &mut Task, path: &str, argv: &[&str]) -> Result<(), Errno> {

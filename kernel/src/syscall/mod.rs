@@ -243,13 +243,14 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::TIME => time::time(t, a),
         nr::SCHED_GETAFFINITY => info::sched_getaffinity(t, a),
         nr::SET_TID_ADDRESS => {
-            t.proc.clear_child_tid.store(a.0[0], Ordering::Relaxed);
-            Ok(u64::from(t.proc.pid))
+            t.clear_child_tid = a.0[0];
+            Ok(u64::from(t.tid))
         }
+        nr::FUTEX => process::futex(t, a),
         nr::CLOCK_GETTIME => time::clock_gettime(t, a),
         nr::CLOCK_GETRES => time::clock_getres(t, a),
         nr::CLOCK_NANOSLEEP => time::clock_nanosleep(t, a),
-        nr::EXIT_GROUP => process::exit(t, a),
+        nr::EXIT_GROUP => process::exit_group(t, a),
         nr::WAITID => process::waitid(t, a),
         nr::OPENAT => fs::openat(t, a.i32(0), a.0[1], a.u32(2), a.u32(3)),
         nr::NEWFSTATAT => fs::stat_path(t, a.i32(0), a.0[1], a.0[2], a.u32(3)),

@@ -74,10 +74,60 @@ pub fn execve(t: &mut Task, a: Args) -> Result {
     Ok(0)
 }
 
-/// exit and exit_group (one thread per process, so they are the same for now).
+/// exit: end the calling thread; the process ends with this status if it was the last one.
 pub fn exit(t: &mut Task, a: Args) -> Result {
+    t.exit_code = a.i32(0);
+    t.exiting = true;
+    Ok(0)
+}
+
+/// exit_group: end every thread of the process.
+pub fn exit_group(t: &mut Task, a: Args) -> Result {
     crate::proc::task::kill_current(t, w::exited(a.i32(0)));
     Ok(0)
+}
+
+/// futex(uaddr, op, val, timeout/val2, uaddr2, val3).
+pub fn futex(t: &mut Task, a: Args) -> Result {
+    use crate::proc::futex as fx;
+    const PRIVATE: u32 = 128;
+    const CLOCK_REALTIME: u32 = 256;
+    let (addr, op, val, timeout, addr2, val3) =
+        (a.0[0], a.u32(1), a.u32(2), a.0[3], a.0[4], a.u32(5));
+    let cmd = op & !(PRIVATE | CLOCK_REALTIME);
+    let deadline = |absolute: bool| -> core::result::Result<Option<u64>, Errno> {
+        if timeout == 0 {
+            return Ok(None);
+        }
+        let mut b = [0u8; 16];
+        t.read_user(timeout, &mut b)?;
+        let ts = abi::layout::Timespec::from_bytes(&b);
+        let ns = ts.as_nanos().ok_or(Errno::EINVAL)?;
+        let now = crate::time::monotonic_ns();
+        Ok(Some(if absolute {
+            if op & CLOCK_REALTIME != 0 {
+                now.saturating_add(ns.saturating_sub(crate::time::realtime_ns().max(0) as u64))
+            } else {
+                ns
+            }
+        } else {
+            now.saturating_add(ns)
+        }))
+    };
+    match cmd {
+        fx::FUTEX_WAIT => fx::wait(t, addr, val, deadline(false)?, fx::BITSET_ANY),
+        fx::FUTEX_WAIT_BITSET => fx::wait(t, addr, val, deadline(true)?, val3),
+        fx::FUTEX_WAKE => Ok(fx::wake(t.proc.pid, addr, val, fx::BITSET_ANY)),
+        fx::FUTEX_WAKE_BITSET => {
+            if val3 == 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(fx::wake(t.proc.pid, addr, val, val3))
+        }
+        fx::FUTEX_REQUEUE => fx::requeue(t, addr, val, timeout as u32, addr2, None),
+        fx::FUTEX_CMP_REQUEUE => fx::requeue(t, addr, val, timeout as u32, addr2, Some(val3)),
+        _ => Err(Errno::ENOSYS),
+    }
 }
 
 fn timeval(ns: u64) -> Timeval {
