@@ -3,8 +3,10 @@
 //!
 //!   cargo xtask build [--release] [--ktest]     build; prints the kernel ELF path last
 //!   cargo xtask run [options]                   build and boot to the console
-//!   cargo xtask test [--quick]                  every test; ends with "N passed, N failed"
+//!   cargo xtask test [--filter GROUP]           every test; ends with "N passed, N failed"
+//!   cargo xtask bench [--kvm|--tcg] [--rounds N] Tine beside Linux on the same benchmark
 
+mod bench;
 mod kbuild;
 mod qemu;
 mod setup;
@@ -27,7 +29,10 @@ commands:
       --mem SIZE                guest memory, e.g. 512M (default 256M)
       --append \"...\"            extra kernel command line
       --initrd FILE             initramfs to pass with -initrd
-  test [--filter TEXT]          run every test (host, in-kernel, boot); ends with 'N passed, N failed'
+  test [--filter TEXT]          run every test (host, ktest, boot, user); ends with 'N passed, N failed'
+  bench [--kvm|--tcg] [--rounds N]
+                                boot the benchmark program on Tine and on Debian's Linux 6.1 with the
+                                same QEMU flags (default TCG with icount) and compare the figures
   setup                         install prerequisites (QEMU via apt when root, Rust targets)";
 
 fn main() -> ExitCode {
@@ -41,6 +46,7 @@ fn main() -> ExitCode {
         "build" => kbuild::cmd_build(rest),
         "run" => qemu::cmd_run(rest),
         "test" => test::cmd_test(rest),
+        "bench" => bench::cmd_bench(rest),
         "setup" => setup::ensure_all(),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
