@@ -703,3 +703,44 @@ ktest!(
         );
     }
 );
+
+ktest!(
+    fn write_protecting_a_user_range_clears_only_its_entries() {
+        let mut pt = PageTable::new_user().expect("address space");
+        let frames: alloc::vec::Vec<frames::Frame> = (0..3)
+            .map(|_| frames::Frame::alloc_zeroed().expect("frame"))
+            .collect();
+        let rw = PageFlags {
+            write: true,
+            ..PageFlags::default()
+        };
+        for (i, f) in frames.iter().enumerate() {
+            pt.map_user(0x40_0000 + i as u64 * PAGE_SIZE, f, rw)
+                .expect("map");
+        }
+        assert_eq!(
+            pt.write_protect_user_range(0x40_0000, 0x40_0000 + 2 * PAGE_SIZE),
+            Ok(2)
+        );
+        let w = |pt: &PageTable, i: u64| {
+            pt.translate(0x40_0000 + i * PAGE_SIZE)
+                .expect("mapped")
+                .1
+                .write
+        };
+        assert!(!w(&pt, 0) && !w(&pt, 1) && w(&pt, 2));
+        assert_eq!(
+            pt.write_protect_user_range(0x40_0000, 0x40_0000 + 2 * PAGE_SIZE),
+            Ok(0)
+        );
+        assert!(
+            pt.write_protect_user_range(0x40_0000, crate::mem::USER_END + PAGE_SIZE)
+                .is_err()
+        );
+        for i in 0..3 {
+            pt.unmap_user(0x40_0000 + i * PAGE_SIZE).expect("unmap");
+        }
+        drop(pt);
+        drop(frames);
+    }
+);

@@ -366,6 +366,49 @@ impl PageTable {
         // SAFETY: `va` is a user address.
         unsafe { self.protect_raw(va, flags) }
     }
+
+    /// Clear the writable bit of every present 4 KiB user entry in [start, end) in one walk of
+    /// the tables (fork's write-protection), then flush this table's TLB entries once.
+    /// Returns how many entries changed.
+    pub fn write_protect_user_range(&mut self, start: u64, end: u64) -> Result<u64, MapError> {
+        if start % PAGE_SIZE != 0 || end % PAGE_SIZE != 0 || start > end {
+            return Err(MapError::BadAddress);
+        }
+        user_range(start, end - start)?;
+        let changed = write_protect_walk(self.root, 4, 0, start, end);
+        if changed > 0 && self.is_active() {
+            // Reloading CR3 drops every non-global entry: cheaper than one invlpg per page.
+            // SAFETY: reloads the table that is already live.
+            unsafe { arch::write_cr3(self.root) };
+        }
+        Ok(changed)
+    }
+}
+
+/// Walk the entries of a level-`level` table that covers addresses from `base`, clearing W on
+/// present leaves inside [start, end). Tables are at most 4 deep: recursion depth is bounded.
+fn write_protect_walk(table: u64, level: usize, base: u64, start: u64, end: u64) -> u64 {
+    let span = 1u64 << (12 + 9 * (level - 1));
+    let mut changed = 0;
+    // Only the entries that overlap [start, end).
+    let first = start.saturating_sub(base) / span;
+    let last = (end.saturating_sub(base).div_ceil(span)).min(512);
+    for i in first..last {
+        let lo = base + i * span;
+        let e = entry(table, i as usize);
+        if e & P == 0 {
+            continue;
+        }
+        if level == 1 {
+            if e & W != 0 {
+                set_entry(table, i as usize, e & !W);
+                changed += 1;
+            }
+        } else if e & PS == 0 {
+            changed += write_protect_walk(e & ADDR_MASK, level - 1, lo, start, end);
+        }
+    }
+    changed
 }
 
 impl Drop for PageTable {
