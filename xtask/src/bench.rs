@@ -20,7 +20,7 @@
 //! Only failing to build Tine or tinebench is an error; a kernel that cannot boot or a figure it
 //! cannot measure shows up as "n/a".
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -644,33 +644,7 @@ fn boot(label: &'static str, kernel: &Path, initrd: &Path, flags: &[String], app
             return run;
         }
     };
-    let output = Arc::new(Mutex::new(Vec::<u8>::new()));
-    let mut readers = Vec::new();
-    let streams: Vec<Box<dyn Read + Send>> = [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    for mut s in streams {
-        let out = Arc::clone(&output);
-        readers.push(std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = s.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                out.lock().map(|mut o| o.extend_from_slice(&buf[..n])).ok();
-            }
-        }));
-    }
+    let (output, readers) = crate::qemu::capture_with_readers(&mut child);
     let text = |o: &Arc<Mutex<Vec<u8>>>| -> String {
         o.lock()
             .map(|v| String::from_utf8_lossy(&v).replace('\r', ""))

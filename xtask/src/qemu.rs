@@ -136,32 +136,7 @@ impl Session {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot run qemu-system-x86_64: {e}"))?;
-        let output = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let out = Arc::clone(&output);
-            std::thread::spawn(move || {
-                let mut stream = stream;
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = stream.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    out.lock().unwrap().extend_from_slice(&buf[..n]);
-                }
-            });
-        }
+        let output = capture(&mut child);
         let stdin = child.stdin.take();
         Ok(Session {
             child,
@@ -230,4 +205,42 @@ impl Drop for Session {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Collect a child's stdout and stderr into one buffer, read by background threads; returns
+/// the buffer and the reader threads (joined by callers that need every last byte).
+pub fn capture_with_readers(
+    child: &mut Child,
+) -> (Arc<Mutex<Vec<u8>>>, Vec<std::thread::JoinHandle<()>>) {
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let mut readers = Vec::new();
+    let streams = [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ];
+    for mut stream in streams.into_iter().flatten() {
+        let out = Arc::clone(&output);
+        readers.push(std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut o) = out.lock() {
+                    o.extend_from_slice(&buf[..n]);
+                }
+            }
+        }));
+    }
+    (output, readers)
+}
+
+fn capture(child: &mut Child) -> Arc<Mutex<Vec<u8>>> {
+    capture_with_readers(child).0
 }
