@@ -152,6 +152,16 @@ pub fn switch(from: &KernelContext, to: &KernelContext) {
         cur == 0 || cur == from as *const KernelContext as usize,
         "switch from a context not running on this CPU"
     );
+    hand_over(cpu, to);
+    // SAFETY: `from` is the context running on this CPU (checked), so saving our registers into
+    // its `rsp` is right and nobody else touches it; `to` is now claimed by this CPU and holds a
+    // stack pointer saved by an earlier switch or built by `new`, on a stack that is still mapped.
+    unsafe { hal_context_switch(from.rsp.get() as *mut u8, to.rsp.get() as *const u8) };
+}
+
+/// Claim `to` for this CPU (waiting while another CPU is still saving it), put away the user
+/// FPU state live in the registers, and record `to` as this CPU's running context.
+fn hand_over(cpu: &crate::cpu::PerCpu, to: &KernelContext) {
     while to
         .running
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -161,10 +171,6 @@ pub fn switch(from: &KernelContext, to: &KernelContext) {
     }
     crate::user::save_live_fpu(cpu);
     cpu.set_current_context(to as *const KernelContext as usize);
-    // SAFETY: `from` is the context running on this CPU (checked), so saving our registers into
-    // its `rsp` is right and nobody else touches it; `to` is now claimed by this CPU and holds a
-    // stack pointer saved by an earlier switch or built by `new`, on a stack that is still mapped.
-    unsafe { hal_context_switch(from.rsp.get() as *mut u8, to.rsp.get() as *const u8) };
 }
 
 /// Leave the running context for good and resume `to`. The caller must keep the dying context
@@ -179,15 +185,7 @@ pub fn exit_to(to: &KernelContext) -> ! {
         cur != 0 && cur != to as *const KernelContext as usize,
         "exit_to: no current context"
     );
-    while to
-        .running
-        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        crate::arch::pause();
-    }
-    crate::user::save_live_fpu(cpu);
-    cpu.set_current_context(to as *const KernelContext as usize);
+    hand_over(cpu, to);
     // SAFETY: `cur` is the context running on this CPU (recorded by the switch that started it)
     // and the caller keeps it alive until the next thread runs; only its running flag is
     // written. `to` is claimed by this CPU and holds a valid saved stack pointer.

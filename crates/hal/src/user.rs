@@ -130,16 +130,7 @@ impl FpuArea {
     }
 
     fn save(&self) {
-        if XSAVE.load(Ordering::Relaxed) {
-            let m = XCR0.load(Ordering::Relaxed);
-            // SAFETY: the area is 64-byte aligned and sized by CPUID leaf 0xD for XCR0.
-            unsafe {
-                asm!("xsave64 [{}]", in(reg) self.ptr, in("eax") m as u32, in("edx") (m >> 32) as u32, options(nostack))
-            }
-        } else {
-            // SAFETY: the area is 16-byte aligned and at least 512 bytes.
-            unsafe { asm!("fxsave64 [{}]", in(reg) self.ptr, options(nostack)) }
-        }
+        save_fpu_to(self.ptr);
     }
 
     fn restore(&self) {
@@ -160,6 +151,24 @@ impl Drop for FpuArea {
     fn drop(&mut self) {
         // SAFETY: allocated in `new` with this layout.
         unsafe { alloc::alloc::dealloc(self.ptr, self.layout) }
+    }
+}
+
+/// Write the FPU registers into the area at `ptr`.
+///
+/// Callers pass the pointer of a live `FpuArea` (64-byte aligned, sized by CPUID leaf 0xD for
+/// XCR0, or 512 bytes for FXSAVE): its own, or the one recorded as live in the per-CPU block,
+/// which `UserContext::drop` clears before the area goes away.
+fn save_fpu_to(ptr: *mut u8) {
+    if XSAVE.load(Ordering::Relaxed) {
+        let m = XCR0.load(Ordering::Relaxed);
+        // SAFETY: `ptr` names a live, suitably aligned and sized area (see above).
+        unsafe {
+            asm!("xsave64 [{}]", in(reg) ptr, in("eax") m as u32, in("edx") (m >> 32) as u32, options(nostack))
+        }
+    } else {
+        // SAFETY: as above (16-byte aligned, at least 512 bytes).
+        unsafe { asm!("fxsave64 [{}]", in(reg) ptr, options(nostack)) }
     }
 }
 
@@ -529,11 +538,7 @@ pub(crate) fn save_live_fpu(c: &cpu::PerCpu) {
     }
     let area = c.fpu_live_area.load(Ordering::Relaxed);
     if area != 0 {
-        let a = core::mem::ManuallyDrop::new(FpuArea {
-            ptr: area as *mut u8,
-            layout: Layout::new::<u8>(),
-        });
-        a.save();
+        save_fpu_to(area as *mut u8);
     }
     c.set_fpu_live(0, 0);
 }

@@ -371,7 +371,7 @@ impl PageTable {
     /// the tables (fork's write-protection), then flush this table's TLB entries once.
     /// Returns how many entries changed.
     pub fn write_protect_user_range(&mut self, start: u64, end: u64) -> Result<u64, MapError> {
-        if start % PAGE_SIZE != 0 || end % PAGE_SIZE != 0 || start > end {
+        if !start.is_multiple_of(PAGE_SIZE) || !end.is_multiple_of(PAGE_SIZE) || start > end {
             return Err(MapError::BadAddress);
         }
         user_range(start, end - start)?;
