@@ -21,8 +21,10 @@ use super::task::Task;
 use crate::sched::WaitQueue;
 
 type Key = (u32, u64);
+/// A queued waiter: the token its waker sets, and its bitset.
+type Waiter = (Arc<AtomicBool>, u32);
 
-static TABLE: SpinLock<BTreeMap<Key, Vec<(Arc<AtomicBool>, u32)>>> = SpinLock::new(BTreeMap::new());
+static TABLE: SpinLock<BTreeMap<Key, Vec<Waiter>>> = SpinLock::new(BTreeMap::new());
 static SLEEPERS: WaitQueue = WaitQueue::new();
 
 pub const FUTEX_WAIT: u32 = 0;
@@ -50,7 +52,7 @@ pub fn wait(
     deadline: Option<u64>,
     bitset: u32,
 ) -> Result<u64, Errno> {
-    if addr % 4 != 0 {
+    if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     if bitset == 0 {

@@ -164,8 +164,8 @@ impl AddressSpace {
         prot: Prot,
         shared: bool,
     ) -> Result<(), Errno> {
-        if start % PAGE != 0
-            || end % PAGE != 0
+        if !start.is_multiple_of(PAGE)
+            || !end.is_multiple_of(PAGE)
             || start >= end
             || end > USER_END
             || start < MMAP_MIN_ADDR
@@ -180,7 +180,7 @@ impl AddressSpace {
 
     /// Remove every mapping in [start, end), splitting areas at the edges.
     pub fn unmap(&mut self, start: u64, end: u64) -> Result<(), Errno> {
-        if start % PAGE != 0 || start >= end || end > USER_END {
+        if !start.is_multiple_of(PAGE) || start >= end || end > USER_END {
             return Err(Errno::EINVAL);
         }
         let cleared = with_vm(|vm| vm.unmap(self.space, start, end)).map_err(|_| Errno::EINVAL)?;
@@ -192,7 +192,7 @@ impl AddressSpace {
 
     /// Change the rights of [start, end); ENOMEM if part of it is not mapped.
     pub fn protect(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), Errno> {
-        if start % PAGE != 0 || start > end || end > USER_END {
+        if !start.is_multiple_of(PAGE) || start > end || end > USER_END {
             return Err(Errno::EINVAL);
         }
         if start == end {
