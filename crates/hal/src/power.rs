@@ -77,8 +77,7 @@ pub fn reboot() -> ! {
     outb(0x64, 0xFE); // keyboard controller pulses the reset line
     crate::time::delay_us(10_000);
     crate::trap::idt::load_empty();
-    // SAFETY-free: a breakpoint with no IDT triple-faults, which resets the CPU.
-    core::hint::black_box(());
+    // A breakpoint with no IDT triple-faults, which resets the CPU.
     x86_int3();
     arch::halt_forever()
 }
