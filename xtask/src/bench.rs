@@ -26,6 +26,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::debs::{apt_update, run_quiet, tool_exists};
 use crate::kbuild::{self, BuildOpts};
 
 const BOOT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -320,47 +321,6 @@ fn write_initramfs(p: &Programs, path: &Path) -> Result<(), String> {
 struct Linux {
     vmlinux: PathBuf,
     description: String,
-}
-
-fn tool_exists(name: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {name} >/dev/null 2>&1")])
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn run_quiet(cmd: &mut Command) -> Result<String, String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        let err = String::from_utf8_lossy(&out.stderr);
-        Err(format!(
-            "{:?} {:?} failed: {}",
-            cmd.get_program(),
-            cmd.get_args().collect::<Vec<_>>(),
-            err.trim()
-        ))
-    }
-}
-
-/// `apt-get update`, at most once per run, and only as root.
-fn apt_update(done: &mut bool) -> Result<(), String> {
-    if *done {
-        return Err("apt-get update did not help".into());
-    }
-    *done = true;
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    if !root {
-        return Err("the package lists are missing; run `sudo apt-get update`".into());
-    }
-    eprintln!("xtask: apt-get update");
-    run_quiet(Command::new("apt-get").args(["update", "-qq"])).map(|_| ())
 }
 
 /// The concrete kernel package the `linux-image-amd64` metapackage depends on.

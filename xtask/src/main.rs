@@ -7,6 +7,7 @@
 //!   cargo xtask bench [--kvm|--tcg] [--rounds N] Tine beside Linux on the same benchmark
 
 mod bench;
+mod debs;
 mod kbuild;
 mod qemu;
 mod setup;

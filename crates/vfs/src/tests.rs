@@ -1,0 +1,555 @@
+//! Unit tests of the tree and the walk; property tests against simple oracles.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicI64, Ordering};
+
+use proptest::prelude::*;
+
+use crate::mode::*;
+use crate::*;
+
+static TICK: AtomicI64 = AtomicI64::new(1);
+
+fn clock() -> Timespec {
+    Timespec {
+        sec: TICK.fetch_add(1, Ordering::Relaxed),
+        nsec: 0,
+    }
+}
+
+const USER: Cred<'static> = Cred {
+    uid: 1000,
+    gid: 1000,
+    groups: &[],
+};
+
+fn walk(v: &Vfs) -> Walk<'static> {
+    Walk {
+        root: v.root(),
+        start: v.root(),
+        cred: Cred::ROOT,
+        ext: &NoExt,
+    }
+}
+
+fn mkdir(v: &mut Vfs, path: &[u8]) -> Node {
+    let p = v.resolve_parent(&walk(v), path).unwrap();
+    v.create(p.dir, &p.name, NewKind::Dir, 0o755, &Cred::ROOT)
+        .unwrap()
+}
+
+fn mkfile(v: &mut Vfs, path: &[u8], data: &[u8]) -> Node {
+    let p = v.resolve_parent(&walk(v), path).unwrap();
+    let n = v
+        .create(p.dir, &p.name, NewKind::File, 0o644, &Cred::ROOT)
+        .unwrap();
+    v.write(n, 0, data).unwrap();
+    n
+}
+
+fn symlink(v: &mut Vfs, path: &[u8], target: &[u8]) {
+    let p = v.resolve_parent(&walk(v), path).unwrap();
+    v.create(p.dir, &p.name, NewKind::Symlink(target), 0o777, &Cred::ROOT)
+        .unwrap();
+}
+
+fn look(v: &Vfs, path: &[u8]) -> Result<Node> {
+    v.resolve(&walk(v), path, true)
+}
+
+fn cat(v: &mut Vfs, path: &[u8]) -> Vec<u8> {
+    let n = look(v, path).unwrap();
+    let mut b = vec![0u8; 1 << 16];
+    let k = v.read(n, 0, &mut b).unwrap();
+    b.truncate(k);
+    b
+}
+
+#[test]
+fn walk_dots_symlinks_and_trailing_slashes() {
+    let mut v = Vfs::new(clock);
+    mkdir(&mut v, b"/a");
+    mkdir(&mut v, b"/a/b");
+    mkfile(&mut v, b"/a/b/f", b"hello");
+    symlink(&mut v, b"/a/up", b"..");
+    symlink(&mut v, b"/a/abs", b"/a/b/f");
+    symlink(&mut v, b"/a/rel", b"b/f");
+    symlink(&mut v, b"/a/dirlink", b"b");
+    assert_eq!(cat(&mut v, b"/a/b/../b/./f"), b"hello");
+    assert_eq!(cat(&mut v, b"//a//abs"), b"hello");
+    assert_eq!(cat(&mut v, b"/a/rel"), b"hello");
+    assert_eq!(cat(&mut v, b"/a/up/a/dirlink/f"), b"hello");
+    assert_eq!(look(&v, b"/..").unwrap(), v.root());
+    assert_eq!(look(&v, b"/../../a").unwrap(), look(&v, b"/a").unwrap());
+    assert_eq!(look(&v, b"/a/b/f/"), Err(Errno::ENOTDIR));
+    assert_eq!(look(&v, b"/a/b/f/x"), Err(Errno::ENOTDIR));
+    assert_eq!(look(&v, b"/a/nope"), Err(Errno::ENOENT));
+    assert_eq!(look(&v, b""), Err(Errno::ENOENT));
+    // Without following, the final link itself; with a trailing slash, its target.
+    let l = v.resolve(&walk(&v), b"/a/dirlink", false).unwrap();
+    assert!(is_lnk(v.attr(l, &NoExt).unwrap().mode));
+    let d = v.resolve(&walk(&v), b"/a/dirlink/", false).unwrap();
+    assert_eq!(d, look(&v, b"/a/b").unwrap());
+    let long = vec![b'x'; 256];
+    let mut p = b"/a/".to_vec();
+    p.extend_from_slice(&long);
+    assert_eq!(look(&v, &p), Err(Errno::ENAMETOOLONG));
+    assert_eq!(look(&v, &vec![b'/'; 4096]), Err(Errno::ENAMETOOLONG));
+}
+
+#[test]
+fn symlink_loops_end_in_eloop() {
+    let mut v = Vfs::new(clock);
+    symlink(&mut v, b"/l1", b"l2");
+    symlink(&mut v, b"/l2", b"l1");
+    assert_eq!(look(&v, b"/l1"), Err(Errno::ELOOP));
+    symlink(&mut v, b"/self", b"self/x");
+    assert_eq!(look(&v, b"/self"), Err(Errno::ELOOP));
+    // A chain of exactly 40 links resolves; 41 does not.
+    mkfile(&mut v, b"/t", b"t");
+    let mut prev = b"t".to_vec();
+    for i in 0..41 {
+        let name = alloc::format!("c{i}").into_bytes();
+        let mut path = b"/".to_vec();
+        path.extend_from_slice(&name);
+        symlink(&mut v, &path, &prev);
+        prev = name;
+    }
+    assert_eq!(cat(&mut v, b"/c39"), b"t");
+    assert_eq!(look(&v, b"/c40"), Err(Errno::ELOOP));
+}
+
+#[test]
+fn search_permission_is_checked_for_users() {
+    let mut v = Vfs::new(clock);
+    let d = mkdir(&mut v, b"/priv");
+    mkfile(&mut v, b"/priv/f", b"x");
+    v.chmod(d, 0o700, &Cred::ROOT).unwrap();
+    let w = Walk {
+        cred: USER,
+        ..walk(&v)
+    };
+    assert_eq!(v.resolve(&w, b"/priv/f", true), Err(Errno::EACCES));
+    assert!(look(&v, b"/priv/f").is_ok());
+    v.chmod(d, 0o711, &Cred::ROOT).unwrap();
+    assert!(v.resolve(&w, b"/priv/f", true).is_ok());
+    // Creating needs write permission on the directory.
+    assert_eq!(
+        v.create(d, b"g", NewKind::File, 0o644, &USER),
+        Err(Errno::EACCES)
+    );
+}
+
+#[test]
+fn unlinked_open_file_lives_until_released() {
+    let mut v = Vfs::new(clock);
+    let base = v.inode_count();
+    let f = mkfile(&mut v, b"/f", &[7u8; 10000]);
+    assert_eq!(v.pages(), 3);
+    v.hold(f);
+    v.unlink(v.root(), b"f", &Cred::ROOT).unwrap();
+    assert_eq!(look(&v, b"/f"), Err(Errno::ENOENT));
+    let mut b = [0u8; 4];
+    assert_eq!(v.read(f, 9998, &mut b), Ok(2));
+    assert_eq!(v.attr(f, &NoExt).unwrap().nlink, 0);
+    v.release(f);
+    assert_eq!(v.inode_count(), base);
+    assert_eq!(v.pages(), 0);
+}
+
+#[test]
+fn hard_links_count_and_survive_unlink() {
+    let mut v = Vfs::new(clock);
+    let f = mkfile(&mut v, b"/f", b"data");
+    let d = mkdir(&mut v, b"/d");
+    v.link(f, d, b"g", &Cred::ROOT).unwrap();
+    assert_eq!(v.attr(f, &NoExt).unwrap().nlink, 2);
+    assert_eq!(v.link(f, d, b"g", &Cred::ROOT), Err(Errno::EEXIST));
+    assert_eq!(v.link(d, v.root(), b"dd", &Cred::ROOT), Err(Errno::EPERM));
+    v.unlink(v.root(), b"f", &Cred::ROOT).unwrap();
+    assert_eq!(cat(&mut v, b"/d/g"), b"data");
+    assert_eq!(v.attr(f, &NoExt).unwrap().nlink, 1);
+}
+
+#[test]
+fn directory_link_counts_and_rmdir_rules() {
+    let mut v = Vfs::new(clock);
+    let root = v.root();
+    assert_eq!(v.attr(root, &NoExt).unwrap().nlink, 2);
+    let a = mkdir(&mut v, b"/a");
+    mkdir(&mut v, b"/a/b");
+    assert_eq!(v.attr(root, &NoExt).unwrap().nlink, 3);
+    assert_eq!(v.attr(a, &NoExt).unwrap().nlink, 3);
+    assert_eq!(v.rmdir(root, b"a", &Cred::ROOT), Err(Errno::ENOTEMPTY));
+    assert_eq!(v.rmdir(a, b".", &Cred::ROOT), Err(Errno::EINVAL));
+    assert_eq!(v.unlink(a, b"b", &Cred::ROOT), Err(Errno::EISDIR));
+    mkfile(&mut v, b"/a/f", b"");
+    assert_eq!(v.rmdir(a, b"f", &Cred::ROOT), Err(Errno::ENOTDIR));
+    v.unlink(a, b"f", &Cred::ROOT).unwrap();
+    v.rmdir(a, b"b", &Cred::ROOT).unwrap();
+    assert_eq!(v.attr(a, &NoExt).unwrap().nlink, 2);
+    v.hold(a);
+    v.rmdir(root, b"a", &Cred::ROOT).unwrap();
+    assert_eq!(v.attr(root, &NoExt).unwrap().nlink, 2);
+    // A removed directory that is still someone's cwd: no path, no new entries.
+    assert_eq!(v.path_of(a, root, &NoExt), Err(Errno::ENOENT));
+    assert_eq!(
+        v.create(a, b"x", NewKind::File, 0o644, &Cred::ROOT),
+        Err(Errno::ENOENT)
+    );
+    v.release(a);
+}
+
+#[test]
+fn rename_rules() {
+    let mut v = Vfs::new(clock);
+    let r = v.root();
+    let a = mkdir(&mut v, b"/a");
+    let b = mkdir(&mut v, b"/a/b");
+    mkfile(&mut v, b"/f", b"1");
+    mkfile(&mut v, b"/g", b"2");
+    let e = mkdir(&mut v, b"/e");
+    mkdir(&mut v, b"/full");
+    mkfile(&mut v, b"/full/x", b"");
+    let c = &Cred::ROOT;
+    v.rename(r, b"f", r, b"g", 0, c).unwrap();
+    assert_eq!(cat(&mut v, b"/g"), b"1");
+    assert_eq!(look(&v, b"/f"), Err(Errno::ENOENT));
+    assert_eq!(v.rename(r, b"a", r, b"g", 0, c), Err(Errno::ENOTDIR));
+    assert_eq!(v.rename(r, b"g", r, b"a", 0, c), Err(Errno::EISDIR));
+    assert_eq!(v.rename(r, b"a", r, b"full", 0, c), Err(Errno::ENOTEMPTY));
+    assert_eq!(v.rename(r, b"a", b, b"x", 0, c), Err(Errno::EINVAL));
+    assert_eq!(v.rename(r, b"a", a, b"x", 0, c), Err(Errno::EINVAL));
+    assert_eq!(v.rename(r, b"g", r, b"e", 1, c), Err(Errno::EEXIST));
+    assert_eq!(v.rename(r, b"g", r, b"e", 3, c), Err(Errno::EINVAL));
+    // A directory replaces an empty one; link counts follow.
+    v.rename(r, b"a", r, b"e", 0, c).unwrap();
+    assert_eq!(look(&v, b"/e").unwrap(), a);
+    assert_eq!(v.attr(r, &NoExt).unwrap().nlink, 4);
+    let _ = e;
+    // Moving a directory to another parent moves its "..".
+    let full = look(&v, b"/full").unwrap();
+    v.rename(a, b"b", full, b"b", 0, c).unwrap();
+    assert_eq!(look(&v, b"/full/b/..").unwrap(), full);
+    assert_eq!(v.attr(full, &NoExt).unwrap().nlink, 3);
+    assert_eq!(v.attr(a, &NoExt).unwrap().nlink, 2);
+    // Exchange swaps a file and a directory.
+    v.rename(r, b"g", r, b"full", 2, c).unwrap();
+    assert_eq!(cat(&mut v, b"/full"), b"1");
+    assert!(look(&v, b"/g/b").is_ok());
+    assert_eq!(
+        v.path_of(look(&v, b"/g/b").unwrap(), r, &NoExt).unwrap(),
+        b"/g/b"
+    );
+}
+
+#[test]
+fn sticky_directory_protects_other_users_files() {
+    let mut v = Vfs::new(clock);
+    let t = mkdir(&mut v, b"/tmp");
+    v.chmod(t, 0o1777, &Cred::ROOT).unwrap();
+    let other = Cred {
+        uid: 2000,
+        gid: 2000,
+        groups: &[],
+    };
+    v.create(t, b"mine", NewKind::File, 0o666, &USER).unwrap();
+    assert_eq!(v.unlink(t, b"mine", &other), Err(Errno::EPERM));
+    assert_eq!(v.rename(t, b"mine", t, b"x", 0, &other), Err(Errno::EPERM));
+    v.unlink(t, b"mine", &USER).unwrap();
+}
+
+#[test]
+fn mounts_are_crossed_both_ways() {
+    let mut v = Vfs::new(clock);
+    let mnt = mkdir(&mut v, b"/mnt");
+    mkfile(&mut v, b"/mnt/hidden", b"under");
+    let t = v.new_tmpfs(0o1777);
+    v.mount(mnt, t, "tmpfs", b"tmpfs", &NoExt).unwrap();
+    assert_eq!(look(&v, b"/mnt").unwrap(), t);
+    assert_eq!(look(&v, b"/mnt/hidden"), Err(Errno::ENOENT));
+    mkdir(&mut v, b"/mnt/sub");
+    assert_eq!(look(&v, b"/mnt/sub/../..").unwrap(), v.root());
+    assert_eq!(look(&v, b"/mnt/..").unwrap(), v.root());
+    let sub = look(&v, b"/mnt/sub").unwrap();
+    assert_eq!(v.path_of(sub, v.root(), &NoExt).unwrap(), b"/mnt/sub");
+    // Different file systems: no links or renames across.
+    let f = mkfile(&mut v, b"/top", b"");
+    assert_eq!(v.link(f, t, b"l", &Cred::ROOT), Err(Errno::EXDEV));
+    assert_eq!(
+        v.rename(v.root(), b"top", t, b"top", 0, &Cred::ROOT),
+        Err(Errno::EXDEV)
+    );
+    assert_eq!(v.rmdir(v.root(), b"mnt", &Cred::ROOT), Err(Errno::EBUSY));
+    let list = v.mount_list(&NoExt);
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[1].path, b"/mnt");
+    assert_ne!(
+        v.attr(t, &NoExt).unwrap().dev,
+        v.attr(v.root(), &NoExt).unwrap().dev
+    );
+    v.umount(t).unwrap();
+    assert_eq!(cat(&mut v, b"/mnt/hidden"), b"under");
+    assert_eq!(v.umount(t), Err(Errno::EINVAL));
+}
+
+#[test]
+fn chroot_confines_dotdot_and_absolute_paths() {
+    let mut v = Vfs::new(clock);
+    let jail = mkdir(&mut v, b"/jail");
+    mkfile(&mut v, b"/jail/in", b"inside");
+    mkfile(&mut v, b"/out", b"outside");
+    let w = Walk {
+        root: jail,
+        start: jail,
+        cred: Cred::ROOT,
+        ext: &NoExt,
+    };
+    assert_eq!(v.resolve(&w, b"/../../in", true), look(&v, b"/jail/in"));
+    assert_eq!(v.resolve(&w, b"/out", true), Err(Errno::ENOENT));
+    assert_eq!(v.path_of(jail, jail, &NoExt).unwrap(), b"/");
+}
+
+#[test]
+fn permission_bits_and_root() {
+    let a = Attr {
+        mode: S_IFREG | 0o640,
+        uid: 1000,
+        gid: 50,
+        ..Attr::default()
+    };
+    assert!(USER.may(&a, R_OK | W_OK));
+    assert!(!USER.may(&a, X_OK));
+    let member = Cred {
+        uid: 7,
+        gid: 1,
+        groups: &[50],
+    };
+    assert!(member.may(&a, R_OK));
+    assert!(!member.may(&a, W_OK));
+    let stranger = Cred {
+        uid: 7,
+        gid: 1,
+        groups: &[],
+    };
+    assert!(!stranger.may(&a, R_OK));
+    assert!(Cred::ROOT.may(&a, R_OK | W_OK));
+    assert!(!Cred::ROOT.may(&a, X_OK));
+    let x = Attr {
+        mode: S_IFREG | 0o100,
+        ..a
+    };
+    assert!(Cred::ROOT.may(&x, X_OK));
+}
+
+#[test]
+fn chown_and_chmod_permissions() {
+    let mut v = Vfs::new(clock);
+    let f = mkfile(&mut v, b"/f", b"");
+    v.chown(f, Some(1000), Some(1000), &Cred::ROOT).unwrap();
+    v.chmod(f, 0o6755, &Cred::ROOT).unwrap();
+    let member = Cred {
+        uid: 1000,
+        gid: 1000,
+        groups: &[5],
+    };
+    // The owner may change the group to one it is in, not to another; set-id bits drop.
+    assert_eq!(v.chown(f, None, Some(6), &member), Err(Errno::EPERM));
+    assert_eq!(v.chown(f, Some(0), None, &member), Err(Errno::EPERM));
+    v.chown(f, None, Some(5), &member).unwrap();
+    assert_eq!(v.attr(f, &NoExt).unwrap().mode & 0o7777, 0o755);
+    assert_eq!(
+        v.chmod(f, 0o700, &Cred { uid: 3, ..member }),
+        Err(Errno::EPERM)
+    );
+    // An owner outside the group cannot set the set-group-id bit.
+    v.chown(f, None, Some(77), &Cred::ROOT).unwrap();
+    v.chmod(f, 0o2755, &member).unwrap();
+    assert_eq!(v.attr(f, &NoExt).unwrap().mode & 0o7777, 0o755);
+}
+
+#[test]
+fn utimes_rules() {
+    let mut v = Vfs::new(clock);
+    let f = mkfile(&mut v, b"/f", b"");
+    let t = Timespec { sec: 5, nsec: 6 };
+    v.set_times(f, TimeSet::At(t), TimeSet::Omit, &Cred::ROOT)
+        .unwrap();
+    let a = v.attr(f, &NoExt).unwrap();
+    assert_eq!(a.atime, t);
+    assert_ne!(a.mtime, t);
+    assert_eq!(
+        v.set_times(f, TimeSet::At(t), TimeSet::At(t), &USER),
+        Err(Errno::EPERM)
+    );
+    assert_eq!(
+        v.set_times(f, TimeSet::Now, TimeSet::Now, &USER),
+        Err(Errno::EACCES)
+    );
+    v.chmod(f, 0o666, &Cred::ROOT).unwrap();
+    v.set_times(f, TimeSet::Now, TimeSet::Now, &USER).unwrap();
+}
+
+#[test]
+fn tmpfs_fills_up_with_enospc() {
+    let mut v = Vfs::new(clock);
+    v.max_pages = 2;
+    let f = mkfile(&mut v, b"/f", b"");
+    assert_eq!(v.write(f, 0, &[1u8; 3 * 4096]), Ok(2 * 4096));
+    assert_eq!(v.write(f, 8192, b"x"), Err(Errno::ENOSPC));
+    v.truncate(f, 4096).unwrap();
+    assert_eq!(v.pages(), 1);
+    assert_eq!(v.write(f, 8192, b"x"), Ok(1));
+}
+
+#[test]
+fn readdir_lists_dot_entries_and_types() {
+    let mut v = Vfs::new(clock);
+    let d = mkdir(&mut v, b"/d");
+    mkfile(&mut v, b"/d/f", b"");
+    symlink(&mut v, b"/d/l", b"f");
+    let names: Vec<(Vec<u8>, u8)> = v
+        .readdir(d, &NoExt)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.name, e.dtype))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            (b".".to_vec(), DT_DIR),
+            (b"..".to_vec(), DT_DIR),
+            (b"f".to_vec(), DT_REG),
+            (b"l".to_vec(), DT_LNK)
+        ]
+    );
+    assert_eq!(
+        v.readdir(look(&v, b"/d/f").unwrap(), &NoExt),
+        Err(Errno::ENOTDIR)
+    );
+}
+
+#[derive(Debug, Clone)]
+enum FileOp {
+    Write(u64, Vec<u8>),
+    Truncate(u64),
+}
+
+fn file_op() -> impl Strategy<Value = FileOp> {
+    prop_oneof![
+        (0u64..40000, proptest::collection::vec(any::<u8>(), 0..9000))
+            .prop_map(|(o, d)| FileOp::Write(o, d)),
+        (0u64..40000).prop_map(FileOp::Truncate),
+    ]
+}
+
+proptest! {
+    /// File contents after any writes and truncations equal a plain byte vector's, and the
+    /// page count is exactly the pages that hold written data.
+    #[test]
+    fn file_data_matches_a_vector(ops in proptest::collection::vec(file_op(), 1..40)) {
+        let mut v = Vfs::new(clock);
+        let f = mkfile(&mut v, b"/f", b"");
+        let mut oracle: Vec<u8> = Vec::new();
+        for op in ops {
+            match op {
+                FileOp::Write(off, data) => {
+                    let n = v.write(f, off, &data).unwrap();
+                    prop_assert_eq!(n, data.len());
+                    if !data.is_empty() {
+                        let end = off as usize + data.len();
+                        if oracle.len() < end {
+                            oracle.resize(end, 0);
+                        }
+                        oracle[off as usize..end].copy_from_slice(&data);
+                    }
+                }
+                FileOp::Truncate(len) => {
+                    v.truncate(f, len).unwrap();
+                    oracle.resize(len as usize, 0);
+                }
+            }
+            prop_assert_eq!(v.attr(f, &NoExt).unwrap().size, oracle.len() as u64);
+            let mut back = vec![0u8; oracle.len() + 10];
+            let n = v.read(f, 0, &mut back).unwrap();
+            prop_assert_eq!(&back[..n], &oracle[..]);
+            prop_assert!(v.pages() <= oracle.len().div_ceil(4096));
+        }
+        v.unlink(v.root(), b"f", &Cred::ROOT).unwrap();
+        prop_assert_eq!(v.pages(), 0);
+    }
+
+    /// Random creates, links, unlinks, renames and rmdirs in a small namespace: every inode
+    /// reachable from the root has as many names as entries point at it (plus subdirectories
+    /// for directories), and after removing everything only the root is left.
+    #[test]
+    fn namespace_link_counts(ops in proptest::collection::vec((0u8..6, 0usize..4, 0usize..4, 0usize..3, 0usize..3), 1..80)) {
+        let mut v = Vfs::new(clock);
+        let names: [&[u8]; 4] = [b"a", b"b", b"c", b"d"];
+        let dirs: [&[u8]; 3] = [b"/", b"/a", b"/a/b"];
+        let c = &Cred::ROOT;
+        for (op, n1, n2, d1, d2) in ops {
+            let (Ok(p1), Ok(p2)) = (look(&v, dirs[d1]), look(&v, dirs[d2])) else { continue };
+            if !v.is_dir(p1, &NoExt) || !v.is_dir(p2, &NoExt) {
+                continue;
+            }
+            let _ = match op {
+                0 => v.create(p1, names[n1], NewKind::File, 0o644, c).map(|_| ()),
+                1 => v.create(p1, names[n1], NewKind::Dir, 0o755, c).map(|_| ()),
+                2 => v.unlink(p1, names[n1], c),
+                3 => v.rmdir(p1, names[n1], c),
+                4 => match v.child(p1, names[n1], &NoExt) {
+                    Ok(t) => v.link(t, p2, names[n2], c),
+                    Err(e) => Err(e),
+                },
+                _ => v.rename(p1, names[n1], p2, names[n2], 0, c),
+            };
+            check_counts(&v)?;
+        }
+        let root = v.root();
+        remove_tree(&mut v, root);
+        prop_assert_eq!(v.inode_count(), 1);
+    }
+}
+
+fn remove_tree(v: &mut Vfs, dir: Node) {
+    for e in v.readdir(dir, &NoExt).unwrap().into_iter().skip(2) {
+        if e.dtype == DT_DIR {
+            remove_tree(v, Node::Mem(e.ino));
+            v.rmdir(dir, &e.name, &Cred::ROOT).unwrap();
+        } else {
+            v.unlink(dir, &e.name, &Cred::ROOT).unwrap();
+        }
+    }
+}
+
+fn check_counts(v: &Vfs) -> core::result::Result<(), TestCaseError> {
+    use std::collections::BTreeMap as Map;
+    let mut refs: Map<Node, u32> = Map::new();
+    let mut stack = vec![v.root()];
+    let mut seen_dirs = Vec::new();
+    while let Some(d) = stack.pop() {
+        if seen_dirs.contains(&d) {
+            return Err(TestCaseError::fail("directory reachable twice"));
+        }
+        seen_dirs.push(d);
+        for e in v.readdir(d, &NoExt).unwrap().into_iter().skip(2) {
+            let n = Node::Mem(e.ino);
+            *refs.entry(n).or_default() += 1;
+            if e.dtype == DT_DIR {
+                *refs.entry(d).or_default() += 1; // the child's ".."
+                stack.push(n);
+            }
+        }
+    }
+    for d in &seen_dirs {
+        *refs.entry(*d).or_default() += 1; // its own "."
+    }
+    *refs.entry(v.root()).or_default() += 1; // the root's name in itself
+    for (n, want) in refs {
+        let got = v.attr(n, &NoExt).unwrap().nlink;
+        prop_assert_eq!(got, want, "nlink of {:?}", n);
+    }
+    Ok(())
+}
