@@ -9,6 +9,7 @@ static INPUT: WaitQueue = WaitQueue::new();
 /// Called from the serial interrupt after the UART was drained.
 pub fn input_arrived() {
     INPUT.wake_all();
+    crate::fs::pipe::POLL.wake_all();
 }
 
 pub fn has_input() -> bool {

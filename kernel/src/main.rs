@@ -62,8 +62,8 @@ fn kmain(info: &'static hal::BootInfo) -> ! {
             if let Some(t) = cmdline.get("tine.selftest") {
                 monitor::selftest(t);
             }
-            if info.initrd.is_some() {
-                let s = fs::initramfs::unpack();
+            {
+                let s = fs::init();
                 log::info!(
                     "initramfs: {} files ({} KiB), {} directories, {} symlinks unpacked",
                     s.files,

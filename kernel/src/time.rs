@@ -50,5 +50,8 @@ pub fn tick(from_user: bool) {
         SLEEPERS.wake_all();
     }
     crate::proc::futex::tick();
+    if !crate::fs::pipe::POLL.is_empty() {
+        crate::fs::pipe::POLL.wake_all();
+    }
     crate::sched::tick(from_user);
 }

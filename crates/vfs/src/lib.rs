@@ -128,7 +128,8 @@ pub trait Ext {
     /// The name `id` has in its parent (for `getcwd`).
     fn name(&self, fs: u32, id: u64) -> Vec<u8>;
     fn attr(&self, fs: u32, id: u64) -> Result<Attr>;
-    fn readlink(&self, fs: u32, id: u64) -> Result<Vec<u8>>;
+    /// A link's target; `vfs` is there for links that name nodes of the tree (`cwd`, `fd/N`).
+    fn readlink(&self, vfs: &Vfs, fs: u32, id: u64) -> Result<Vec<u8>>;
     /// Entries other than `.` and `..`.
     fn readdir(&self, fs: u32, dir: u64) -> Result<Vec<DirEntry>>;
 }
@@ -152,7 +153,7 @@ impl Ext for NoExt {
     fn attr(&self, _: u32, _: u64) -> Result<Attr> {
         Err(Errno::ENOENT)
     }
-    fn readlink(&self, _: u32, _: u64) -> Result<Vec<u8>> {
+    fn readlink(&self, _: &Vfs, _: u32, _: u64) -> Result<Vec<u8>> {
         Err(Errno::ENOENT)
     }
     fn readdir(&self, _: u32, _: u64) -> Result<Vec<DirEntry>> {

@@ -229,7 +229,7 @@ impl Vfs {
     /// The target of a symbolic link (`EINVAL` for anything else).
     pub fn readlink(&self, node: Node, ext: &dyn Ext) -> Result<Vec<u8>> {
         match node {
-            Node::Ext { fs, id } => ext.readlink(fs, id),
+            Node::Ext { fs, id } => ext.readlink(self, fs, id),
             Node::Mem(ino) => match &self.get(ino)?.body {
                 Body::Symlink(t) => Ok(t.clone()),
                 _ => Err(Errno::EINVAL),

@@ -1,52 +1,121 @@
-//! Open files and descriptor tables (first version): the console, /dev/null and files of the
-//! in-memory tree, read-only. An open file (`Arc<File>`) is shared by descriptors that were
-//! duplicated or inherited through fork, so they share the offset, as on Linux.
+//! Open file descriptions and descriptor tables. An open file (`Arc<File>`) is shared by the
+//! descriptors that `dup` made or `fork` inherited: they share its offset and status flags, as
+//! on Linux. Close-on-exec belongs to the descriptor, not the file.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use abi::errno::Errno;
 use hal::sync::SpinLock;
 
-use super::ramfs::Node;
+use super::NodeRef;
+use super::dev::Device;
+use super::pipe::Pipe;
 
 pub enum FileKind {
-    Console,
-    Null,
-    Ram(Arc<Node>),
+    /// A regular file or directory of the tree.
+    Node,
+    /// A character device.
+    Dev(Device),
+    /// One end of a pipe or FIFO.
+    Pipe { pipe: Arc<Pipe>, write: bool },
+    /// A procfs file: its text, made when it was opened.
+    Text(Vec<u8>),
+    /// `O_PATH`: a location only.
+    Path,
+}
+
+/// Where an open file came from: its node, and the directory and name it was opened by (for
+/// `/proc/<pid>/fd` links).
+pub struct Origin {
+    pub node: NodeRef,
+    pub dir: Option<NodeRef>,
+    pub name: Vec<u8>,
 }
 
 pub struct File {
     pub kind: FileKind,
+    /// None for anonymous pipes and the boot console.
+    pub origin: Option<Origin>,
     pub offset: SpinLock<u64>,
-    /// O_ACCMODE and status flags given to open.
-    pub flags: u32,
+    /// Access mode and status flags (`F_GETFL`).
+    flags: AtomicU32,
 }
 
 pub const O_ACCMODE: u32 = 3;
+pub const O_RDONLY: u32 = 0;
 pub const O_WRONLY: u32 = 1;
 pub const O_RDWR: u32 = 2;
-pub const O_CLOEXEC: u32 = 0o2000000;
+pub const O_CREAT: u32 = 0o100;
+pub const O_EXCL: u32 = 0o200;
+pub const O_NOCTTY: u32 = 0o400;
+pub const O_TRUNC: u32 = 0o1000;
+pub const O_APPEND: u32 = 0o2000;
+pub const O_NONBLOCK: u32 = 0o4000;
+pub const O_ASYNC: u32 = 0o20000;
+pub const O_DIRECT: u32 = 0o40000;
+pub const O_LARGEFILE: u32 = 0o100000;
 pub const O_DIRECTORY: u32 = 0o200000;
 pub const O_NOFOLLOW: u32 = 0o400000;
-pub const O_CREAT: u32 = 0o100;
-pub const O_TRUNC: u32 = 0o1000;
+pub const O_NOATIME: u32 = 0o1000000;
+pub const O_CLOEXEC: u32 = 0o2000000;
+pub const O_PATH: u32 = 0o10000000;
+pub const O_TMPFILE: u32 = 0o20200000;
+/// The flags `F_SETFL` may change.
+pub const SETFL_MASK: u32 = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
 
 impl File {
-    pub fn new(kind: FileKind, flags: u32) -> Arc<File> {
+    pub fn new(kind: FileKind, origin: Option<Origin>, flags: u32) -> Arc<File> {
+        if let FileKind::Pipe { pipe, write } = &kind {
+            pipe.add_end(*write);
+        }
         Arc::new(File {
             kind,
+            origin,
             offset: SpinLock::new(0),
-            flags,
+            flags: AtomicU32::new(flags & !(O_CLOEXEC | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)),
         })
     }
 
+    /// The node the file was opened from.
+    pub fn node(&self) -> Option<vfs::Node> {
+        self.origin.as_ref().map(|o| o.node.node())
+    }
+
+    pub fn flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    pub fn set_status_flags(&self, new: u32) {
+        let old = self.flags();
+        self.flags
+            .store((old & !SETFL_MASK) | (new & SETFL_MASK), Ordering::Relaxed);
+    }
+
+    pub fn nonblocking(&self) -> bool {
+        self.flags() & O_NONBLOCK != 0
+    }
+
     pub fn readable(&self) -> bool {
-        self.flags & O_ACCMODE != O_WRONLY
+        self.flags() & O_PATH == 0 && self.flags() & O_ACCMODE != O_WRONLY
     }
 
     pub fn writable(&self) -> bool {
-        matches!(self.flags & O_ACCMODE, O_WRONLY | O_RDWR)
+        self.flags() & O_PATH == 0 && matches!(self.flags() & O_ACCMODE, O_WRONLY | O_RDWR)
+    }
+
+    /// Seekable files: regular files, directories and procfs text.
+    pub fn seekable(&self) -> bool {
+        matches!(self.kind, FileKind::Node | FileKind::Text(_))
+    }
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        if let FileKind::Pipe { pipe, write } = &self.kind {
+            pipe.drop_end(*write);
+        }
     }
 }
 
@@ -65,7 +134,7 @@ impl FdTable {
     /// Descriptors 0, 1, 2 on the console, as init gets them.
     pub fn with_console() -> FdTable {
         let mut t = FdTable::default();
-        let con = File::new(FileKind::Console, O_RDWR);
+        let con = File::new(FileKind::Dev(Device::Console), None, O_RDWR);
         for _ in 0..3 {
             t.slots.push(Some(Slot {
                 file: con.clone(),
@@ -102,12 +171,13 @@ impl FdTable {
         Ok(free as i32)
     }
 
-    pub fn close(&mut self, fd: i32) -> Result<(), Errno> {
+    /// Remove a descriptor; the caller drops the file outside any lock.
+    pub fn take(&mut self, fd: i32) -> Result<Arc<File>, Errno> {
         let slot = usize::try_from(fd)
             .ok()
             .and_then(|i| self.slots.get_mut(i))
             .ok_or(Errno::EBADF)?;
-        slot.take().map(|_| ()).ok_or(Errno::EBADF)
+        slot.take().map(|s| s.file).ok_or(Errno::EBADF)
     }
 
     pub fn cloexec(&self, fd: i32) -> Result<bool, Errno> {
@@ -129,14 +199,14 @@ impl FdTable {
         Ok(())
     }
 
-    /// dup2/dup3: make `new` refer to the same open file as `old`.
+    /// dup2/dup3: make `new` refer to the same open file as `old`; returns what `new` held.
     pub fn dup_to(
         &mut self,
         old: i32,
         new: i32,
         cloexec: bool,
         limit: usize,
-    ) -> Result<i32, Errno> {
+    ) -> Result<Option<Arc<File>>, Errno> {
         let file = self.get(old)?;
         let n = usize::try_from(new)
             .ok()
@@ -145,16 +215,59 @@ impl FdTable {
         if n >= self.slots.len() {
             self.slots.resize(n + 1, None);
         }
-        self.slots[n] = Some(Slot { file, cloexec });
-        Ok(new)
+        Ok(self.slots[n]
+            .replace(Slot { file, cloexec })
+            .map(|s| s.file))
     }
 
-    /// execve closes descriptors marked close-on-exec.
-    pub fn close_on_exec(&mut self) {
+    /// execve closes descriptors marked close-on-exec; returns them to drop outside the lock.
+    pub fn close_on_exec(&mut self) -> Vec<Arc<File>> {
+        let mut out = Vec::new();
         for s in &mut self.slots {
-            if s.as_ref().is_some_and(|x| x.cloexec) {
-                *s = None;
+            if s.as_ref().is_some_and(|x| x.cloexec)
+                && let Some(x) = s.take()
+            {
+                out.push(x.file);
             }
         }
+        out
     }
+
+    /// Open descriptors, ascending (for /proc/<pid>/fd).
+    pub fn list(&self) -> Vec<(i32, Arc<File>)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i as i32, s.file.clone())))
+            .collect()
+    }
+}
+
+/// What `/proc/<pid>/fd/N` points at: the path the file was opened by (with " (deleted)" once
+/// unlinked), `pipe:[N]` for pipes.
+pub fn describe(v: &vfs::Vfs, f: &File, ext: &dyn vfs::Ext) -> Vec<u8> {
+    if let FileKind::Pipe { pipe, .. } = &f.kind {
+        return alloc::format!("pipe:[{}]", pipe.id()).into_bytes();
+    }
+    let Some(o) = &f.origin else {
+        return b"/dev/console".to_vec();
+    };
+    let attr = v.attr(o.node.node(), ext).unwrap_or_default();
+    if vfs::mode::is_dir(attr.mode)
+        && let Ok(p) = v.path_of(o.node.node(), v.root(), ext)
+    {
+        return p;
+    }
+    let mut p = match &o.dir {
+        Some(d) => v.path_of(d.node(), v.root(), ext).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    if p != b"/" {
+        p.push(b'/');
+    }
+    p.extend_from_slice(&o.name);
+    if attr.nlink == 0 {
+        p.extend_from_slice(b" (deleted)");
+    }
+    p
 }

@@ -1,13 +1,11 @@
 //! Unpacking the initramfs (cpio newc, gzip-compressed or not, possibly several concatenated)
-//! into the in-memory tree, as Linux does before running `/init`.
+//! into the root tmpfs, as Linux does before running `/init`.
 
-use alloc::sync::Arc;
-use alloc::vec::Vec;
+use alloc::collections::BTreeMap;
 
 use cpio::FileType;
-use hal::sync::SpinLock;
-
-use super::ramfs::{self, Node, NodeKind};
+use vfs::mode::{S_IFBLK, S_IFCHR, S_IFIFO, S_IFSOCK, makedev};
+use vfs::{Cred, NewKind, Node, TimeSet, Timespec, Vfs, Walk};
 
 #[derive(Default, Debug)]
 pub struct Stats {
@@ -32,10 +30,13 @@ pub fn unpack() -> Stats {
             return stats;
         }
     };
+    let mut v = super::lock();
     for piece in &pieces {
+        // Hard links are grouped per archive, by (device, inode) as newc records them.
+        let mut links = BTreeMap::new();
         for entry in cpio::read(piece.bytes()) {
             match entry {
-                Ok(e) => add(&e, &mut stats),
+                Ok(e) => add(&mut v, &mut links, &e, &mut stats),
                 Err(err) => {
                     log::error!("initramfs: bad entry: {err:?}");
                     break;
@@ -46,85 +47,113 @@ pub fn unpack() -> Stats {
     stats
 }
 
-fn add(e: &cpio::Entry<'_>, stats: &mut Stats) {
-    if e.name.is_empty() {
+fn add(
+    v: &mut Vfs,
+    links: &mut BTreeMap<(u32, u32, u32), Node>,
+    e: &cpio::Entry<'_>,
+    stats: &mut Stats,
+) {
+    if e.name.is_empty() || e.name == "." {
         return;
     }
-    let root = ramfs::root();
-    let (dir, name) = match ramfs::parent_of(&root, e.name) {
-        Ok(x) => x,
-        Err(_) => {
-            stats.skipped += 1;
-            return;
-        }
+    let root = v.root();
+    let w = Walk {
+        root,
+        start: root,
+        cred: Cred::ROOT,
+        ext: &vfs::NoExt,
     };
-    let perm = e.mode & 0o7777;
-    let node = match e.file_type {
-        FileType::Directory => {
-            if let Some(existing) = dir.child(name)
-                && existing.is_dir()
-            {
-                return;
-            }
-            stats.dirs += 1;
-            Node::new(
-                NodeKind::Dir(SpinLock::new(Default::default())),
-                ramfs::S_IFDIR | perm,
-                e.uid,
-                e.gid,
-                u64::from(e.mtime),
-            )
-        }
-        FileType::Regular => {
-            if e.is_hardlink_placeholder() {
-                stats.skipped += 1;
-                return;
-            }
-            let mut data = Vec::new();
-            if data.try_reserve_exact(e.data.len()).is_err() {
-                log::error!(
-                    "initramfs: no memory for {} ({} bytes)",
-                    e.name,
-                    e.data.len()
-                );
-                stats.skipped += 1;
-                return;
-            }
-            data.extend_from_slice(e.data);
-            stats.files += 1;
-            stats.bytes += e.data.len();
-            Node::new(
-                NodeKind::File(SpinLock::new(Arc::new(data))),
-                ramfs::S_IFREG | perm,
-                e.uid,
-                e.gid,
-                u64::from(e.mtime),
-            )
-        }
-        FileType::Symlink => {
-            stats.symlinks += 1;
-            let target = core::str::from_utf8(e.data).unwrap_or("").into();
-            Node::new(
-                NodeKind::Symlink(target),
-                ramfs::S_IFLNK | 0o777,
-                e.uid,
-                e.gid,
-                u64::from(e.mtime),
-            )
-        }
-        FileType::CharDevice => Node::new(
-            NodeKind::CharDev(e.rdev_major, e.rdev_minor),
-            ramfs::S_IFCHR | perm,
-            e.uid,
-            e.gid,
-            u64::from(e.mtime),
-        ),
-        _ => {
-            stats.skipped += 1;
-            return;
-        }
-    };
-    if dir.insert(name, node).is_err() {
+    let Ok(parent) = v.resolve_parent(&w, e.name.as_bytes()) else {
         stats.skipped += 1;
+        return;
+    };
+    let (dir, name) = (parent.dir, parent.name.as_slice());
+    let perm = e.mode & 0o7777;
+    let existing = v.child(dir, name, &vfs::NoExt).ok();
+    // A later entry replaces an earlier one of the same name, as Linux's unpacker does —
+    // except that a directory is kept and only gets the new attributes.
+    if let Some(old) = existing {
+        if e.file_type == FileType::Directory && v.is_dir(old, &vfs::NoExt) {
+            let _ = v.chmod(old, perm, &Cred::ROOT);
+            let _ = v.chown(old, Some(e.uid), Some(e.gid), &Cred::ROOT);
+            return;
+        }
+        let _ = v.unlink(dir, name, &Cred::ROOT);
+    }
+    let key = (e.dev_major, e.dev_minor, e.ino);
+    if e.file_type == FileType::Regular
+        && e.nlink > 1
+        && let Some(&first) = links.get(&key)
+    {
+        {
+            // Another name of a hard-linked file; its data comes with whichever entry has it.
+            if v.link(first, dir, name, &Cred::ROOT).is_err() {
+                stats.skipped += 1;
+            } else if !e.data.is_empty() {
+                write_data(v, first, e, stats);
+            }
+            return;
+        }
+    }
+    let kind = match e.file_type {
+        FileType::Directory => NewKind::Dir,
+        FileType::Regular => NewKind::File,
+        FileType::Symlink => NewKind::Symlink(e.data),
+        FileType::CharDevice => NewKind::Special {
+            kind: S_IFCHR,
+            rdev: makedev(e.rdev_major, e.rdev_minor),
+        },
+        FileType::BlockDevice => NewKind::Special {
+            kind: S_IFBLK,
+            rdev: makedev(e.rdev_major, e.rdev_minor),
+        },
+        FileType::Fifo => NewKind::Special {
+            kind: S_IFIFO,
+            rdev: 0,
+        },
+        FileType::Socket => NewKind::Special {
+            kind: S_IFSOCK,
+            rdev: 0,
+        },
+    };
+    let node = match v.create(dir, name, kind, perm, &Cred::ROOT) {
+        Ok(n) => n,
+        Err(err) => {
+            log::warn!("initramfs: cannot create {}: {}", e.name, err.name());
+            stats.skipped += 1;
+            return;
+        }
+    };
+    match e.file_type {
+        FileType::Directory => stats.dirs += 1,
+        FileType::Symlink => stats.symlinks += 1,
+        FileType::Regular => {
+            stats.files += 1;
+            if e.nlink > 1 {
+                links.insert(key, node);
+            }
+            write_data(v, node, e, stats);
+        }
+        _ => {}
+    }
+    let _ = v.chown(node, Some(e.uid), Some(e.gid), &Cred::ROOT);
+    if e.file_type != FileType::Symlink {
+        // chown dropped set-id bits; give the archive's mode back.
+        let _ = v.chmod(node, perm, &Cred::ROOT);
+    }
+    let t = TimeSet::At(Timespec {
+        sec: i64::from(e.mtime),
+        nsec: 0,
+    });
+    let _ = v.set_times(node, t, t, &Cred::ROOT);
+}
+
+fn write_data(v: &mut Vfs, node: Node, e: &cpio::Entry<'_>, stats: &mut Stats) {
+    match v.write(node, 0, e.data) {
+        Ok(n) if n == e.data.len() => stats.bytes += n,
+        _ => {
+            log::error!("initramfs: no room for {} ({} bytes)", e.name, e.data.len());
+            stats.skipped += 1;
+        }
     }
 }

@@ -1,9 +1,131 @@
-//! Files, first version: an in-memory tree (`ramfs`) filled from the initramfs, path lookup with
-//! symbolic links, and the file descriptors a process starts with (the console). The files issue
-//! replaces this with a VFS, tmpfs, devices, /proc and pipes.
+//! Files: the kernel's side of the VFS. The tree itself (tmpfs semantics, mounts, the path
+//! walk, permissions) is the host-tested `vfs` crate; this module owns the one global [`Vfs`]
+//! behind one lock, references to nodes that keep them alive ([`NodeRef`]), open files and
+//! descriptor tables (`file`), devices (`dev`), pipes and FIFOs (`pipe`), procfs (`proc`) and
+//! the initramfs unpacker.
+//!
+//! Locking: `VFS` is a spin lock held only for in-memory work — never across a copy to or from
+//! user memory, never while sleeping. Data moves between user space and files through kernel
+//! buffers. procfs callbacks run under it and may take the process table's lock (order: VFS,
+//! then TABLE); nothing takes VFS while holding TABLE, because dropping a [`NodeRef`] (which can
+//! happen anywhere a process is freed) only queues its release.
 
+pub mod dev;
 pub mod file;
 pub mod initramfs;
-pub mod ramfs;
+pub mod pipe;
+pub mod proc;
 
-pub use ramfs::Node;
+use alloc::vec::Vec;
+
+use abi::errno::Errno;
+use hal::sync::{Once, SpinGuard, SpinLock};
+use vfs::{Node, Timespec, Vfs};
+
+static VFS: Once<SpinLock<Vfs>> = Once::new();
+/// Hold/release requests from clones and drops of `NodeRef`, applied in order at the next lock.
+static PENDING: SpinLock<Vec<(Node, bool)>> = SpinLock::new(Vec::new());
+
+fn clock() -> Timespec {
+    let ns = crate::time::realtime_ns();
+    Timespec {
+        sec: ns.div_euclid(1_000_000_000),
+        nsec: ns.rem_euclid(1_000_000_000),
+    }
+}
+
+/// The wall-clock time the system booted (procfs timestamps, `btime`).
+pub fn boot_time() -> Timespec {
+    let ns = crate::time::realtime_ns() - crate::time::monotonic_ns() as i64;
+    Timespec {
+        sec: ns.div_euclid(1_000_000_000),
+        nsec: ns.rem_euclid(1_000_000_000),
+    }
+}
+
+/// The VFS, locked.
+pub fn lock() -> SpinGuard<'static, Vfs> {
+    let mut v = VFS
+        .call_once(|| {
+            let mut v = Vfs::new(clock);
+            // tmpfs's default limit on Linux: half of RAM.
+            v.max_pages = (hal::mem::frames::stats().total / 2) as usize;
+            SpinLock::new(v)
+        })
+        .lock();
+    let pending = core::mem::take(&mut *PENDING.lock());
+    for (node, hold) in pending {
+        if hold {
+            v.hold(node);
+        } else {
+            v.release(node);
+        }
+    }
+    v
+}
+
+/// A counted reference to a node: while it exists the node is not freed, even if unlinked.
+pub struct NodeRef(Node);
+
+impl NodeRef {
+    /// Take a new reference; the caller holds the VFS lock (the node is known to exist).
+    pub fn new(v: &mut Vfs, node: Node) -> NodeRef {
+        v.hold(node);
+        NodeRef(node)
+    }
+
+    pub fn node(&self) -> Node {
+        self.0
+    }
+}
+
+impl Clone for NodeRef {
+    fn clone(&self) -> NodeRef {
+        // This reference already holds the node, so the extra hold can wait for the next lock.
+        PENDING.lock().push((self.0, true));
+        NodeRef(self.0)
+    }
+}
+
+impl Drop for NodeRef {
+    fn drop(&mut self) {
+        PENDING.lock().push((self.0, false));
+    }
+}
+
+impl core::fmt::Debug for NodeRef {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+/// The root directory, held.
+pub fn root() -> NodeRef {
+    let mut v = lock();
+    let r = v.root();
+    NodeRef::new(&mut v, r)
+}
+
+/// Whole contents of a regular file (for execve and the initramfs).
+pub fn read_all(node: Node) -> Result<Vec<u8>, Errno> {
+    let mut v = lock();
+    let size = v.attr(node, &proc::Procfs::anon())?.size as usize;
+    let mut data = Vec::new();
+    data.try_reserve_exact(size).map_err(|_| Errno::ENOMEM)?;
+    data.resize(size, 0);
+    let n = v.read(node, 0, &mut data)?;
+    data.truncate(n);
+    Ok(data)
+}
+
+/// Set up the root file system at boot: `/dev` with the standard device nodes (what
+/// devtmpfs gives on Linux), then the initramfs.
+pub fn init() -> initramfs::Stats {
+    let stats = if hal::boot::initrd_bytes().is_some() {
+        initramfs::unpack()
+    } else {
+        initramfs::Stats::default()
+    };
+    dev::populate();
+    stats
+}

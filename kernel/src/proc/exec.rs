@@ -7,14 +7,12 @@
 //! 0x7fff_ffff_f000 minus a random gap, mmap space below the stack, the heap (brk) after the image.
 
 use alloc::string::String;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use abi::auxv::*;
 use abi::errno::Errno;
 
 use super::task::Task;
-use crate::fs::ramfs::{self, Node};
 use crate::vm::{AddressSpace, PAGE, Prot, page_down, page_up};
 
 /// Linux's ELF_ET_DYN_BASE for x86-64 (2/3 of the 47-bit space), page aligned.
@@ -30,31 +28,56 @@ fn random_pages(max_pages: u64) -> u64 {
     (hal::arch::random_u64() % max_pages.max(1)) * PAGE
 }
 
-/// Look up an executable file and check that it may be executed.
-fn open_exec(task: &Task, path: &[u8]) -> Result<Arc<Node>, Errno> {
-    let cwd = task.proc.cwd.lock().clone();
-    let node = ramfs::lookup(&cwd, path, true)?;
-    if node.is_dir() {
-        return Err(Errno::EACCES);
-    }
-    if node.mode & ramfs::S_IFMT != ramfs::S_IFREG {
+/// An executable that passed the checks: its bytes, attributes and absolute path.
+struct Image {
+    data: Vec<u8>,
+    attr: vfs::Attr,
+    path: Vec<u8>,
+}
+
+/// Look up an executable file, check that it may be executed and read it.
+fn open_exec(task: &Task, path: &[u8]) -> Result<Image, Errno> {
+    let creds = task.proc.creds.lock().clone();
+    let cred = vfs::Cred {
+        uid: creds.fsuid,
+        gid: creds.fsgid,
+        groups: &creds.groups,
+    };
+    let procfs = crate::fs::proc::Procfs {
+        caller: task.proc.pid,
+    };
+    let (root, cwd) = (task.proc.root.lock().node(), task.proc.cwd.lock().node());
+    let w = vfs::Walk {
+        root,
+        start: cwd,
+        cred,
+        ext: &procfs,
+    };
+    let (node, attr, abs) = {
+        let v = crate::fs::lock();
+        let node = v.resolve(&w, path, true)?;
+        let attr = v.attr(node, &procfs)?;
+        let parent = v.resolve_parent(&w, path)?;
+        let mut abs = v.path_of(parent.dir, root, &procfs).unwrap_or_default();
+        if abs != b"/" {
+            abs.push(b'/');
+        }
+        abs.extend_from_slice(&parent.name);
+        (node, attr, abs)
+    };
+    if !vfs::mode::is_reg(attr.mode) || matches!(node, vfs::Node::Ext { .. }) {
         return Err(Errno::EACCES);
     }
     // Even root needs one execute bit.
-    let creds = task.proc.creds.lock();
-    let bits = if creds.privileged() {
-        node.mode & 0o111
-    } else if creds.euid == node.uid {
-        node.mode & 0o100
-    } else if creds.egid == node.gid || creds.groups.contains(&node.gid) {
-        node.mode & 0o010
-    } else {
-        node.mode & 0o001
-    };
-    if bits == 0 {
+    if !cred.may(&attr, vfs::mode::X_OK) {
         return Err(Errno::EACCES);
     }
-    Ok(node)
+    let data = crate::fs::read_all(node)?;
+    Ok(Image {
+        data,
+        attr,
+        path: abs,
+    })
 }
 
 /// Parse `#!interpreter [one argument]`.
@@ -108,8 +131,9 @@ fn execve_depth(
     envp: Vec<Vec<u8>>,
     depth: u32,
 ) -> Result<(), Errno> {
-    let node = open_exec(task, &path)?;
-    let data = node.data().ok_or(Errno::EACCES)?;
+    let file = open_exec(task, &path)?;
+    let data = file.data;
+    let (file_attr, file_path) = (file.attr, file.path);
     if data.starts_with(b"#!") {
         if depth >= MAX_SHEBANG_DEPTH {
             return Err(Errno::ELOOP);
@@ -240,6 +264,31 @@ fn execve_depth(
         let mut comm = n;
         comm.truncate(15);
         *task.proc.comm.lock() = comm;
+    }
+    *task.proc.exe.lock() = file_path;
+    let mut cmdline = Vec::new();
+    for a in &argv {
+        if cmdline.len() + a.len() + 1 > 4096 {
+            break;
+        }
+        cmdline.extend_from_slice(a);
+        cmdline.push(0);
+    }
+    *task.proc.cmdline.lock() = cmdline;
+    // Set-user-id and set-group-id (with group execute) programs run with the file's ids.
+    {
+        let mode = file_attr.mode;
+        let mut c = task.proc.creds.lock();
+        if mode & vfs::mode::S_ISUID != 0 {
+            c.euid = file_attr.uid;
+            c.fsuid = file_attr.uid;
+        }
+        if mode & vfs::mode::S_ISGID != 0 && mode & 0o010 != 0 {
+            c.egid = file_attr.gid;
+            c.fsgid = file_attr.gid;
+        }
+        c.suid = c.euid;
+        c.sgid = c.egid;
     }
     task.proc.release_vfork_parent();
     Ok(())

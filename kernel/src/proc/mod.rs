@@ -28,7 +28,7 @@ use abi::errno::Errno;
 use abi::layout::Rlimit;
 use hal::sync::SpinLock;
 
-use crate::fs::Node;
+use crate::fs::NodeRef;
 use crate::fs::file::FdTable;
 use crate::sched::WaitQueue;
 use crate::vm::AddressSpace;
@@ -69,7 +69,15 @@ pub struct Process {
     pub umask: AtomicU32,
     pub rlimits: SpinLock<[Rlimit; 16]>,
     pub vm: SpinLock<Option<AddressSpace>>,
-    pub cwd: SpinLock<Arc<Node>>,
+    pub cwd: SpinLock<NodeRef>,
+    /// The root directory (`chroot`).
+    pub root: SpinLock<NodeRef>,
+    /// Absolute path of the executable (`/proc/<pid>/exe`).
+    pub exe: SpinLock<Vec<u8>>,
+    /// argv as execve received it, NUL-separated (`/proc/<pid>/cmdline`).
+    pub cmdline: SpinLock<Vec<u8>>,
+    /// Monotonic time of creation.
+    pub start_ns: u64,
     pub fds: SpinLock<FdTable>,
     /// Signal dispositions as set by rt_sigaction (raw `struct sigaction` bytes) and the mask;
     /// kept so programs can read back what they set — delivery comes with the signals issue.
@@ -124,6 +132,21 @@ pub fn lookup(pid: Pid) -> Option<Arc<Process>> {
     TABLE.lock().get(&pid).and_then(Weak::upgrade)
 }
 
+/// The pids of every live or zombie process, ascending (thread ids left out).
+pub fn pids() -> Vec<Pid> {
+    TABLE
+        .lock()
+        .iter()
+        .filter(|(pid, w)| w.upgrade().is_some_and(|p| p.pid == **pid))
+        .map(|(pid, _)| *pid)
+        .collect()
+}
+
+/// The pid handed out last.
+pub fn last_pid() -> Pid {
+    LAST_PID.load(Ordering::Relaxed)
+}
+
 /// Every live or zombie process (for /proc and diagnostics).
 pub fn all() -> Vec<Arc<Process>> {
     TABLE.lock().values().filter_map(Weak::upgrade).collect()
@@ -136,17 +159,21 @@ impl Process {
         parent: Option<&Arc<Process>>,
         vm: Option<AddressSpace>,
     ) -> Result<Arc<Process>, Errno> {
+        // Taken before the table's lock: the VFS lock is never taken while TABLE is held.
+        let (cwd, root) = match parent {
+            Some(p) => (p.cwd.lock().clone(), p.root.lock().clone()),
+            None => (crate::fs::root(), crate::fs::root()),
+        };
         let mut table = TABLE.lock();
         let pid = alloc_pid(&table).ok_or(Errno::EAGAIN)?;
         let fds = parent.map_or_else(FdTable::with_console, |p| p.fds.lock().clone());
         let sigactions = parent.map_or([[0u8; 32]; 64], |p| *p.sigactions.lock());
         let sigmask = parent.map_or(0, |p| p.sigmask.load(Ordering::Relaxed));
-        let (creds, umask, rlimits, cwd, comm, pgid, sid) = match parent {
+        let (creds, umask, rlimits, comm, pgid, sid) = match parent {
             Some(p) => (
                 p.creds.lock().clone(),
                 p.umask.load(Ordering::Relaxed),
                 *p.rlimits.lock(),
-                p.cwd.lock().clone(),
                 p.comm.lock().clone(),
                 p.pgid.load(Ordering::Relaxed),
                 p.sid.load(Ordering::Relaxed),
@@ -155,7 +182,6 @@ impl Process {
                 Creds::root(),
                 0o022,
                 default_rlimits(),
-                crate::fs::ramfs::root(),
                 String::from("init"),
                 pid,
                 pid,
@@ -173,6 +199,10 @@ impl Process {
             rlimits: SpinLock::new(rlimits),
             vm: SpinLock::new(vm),
             cwd: SpinLock::new(cwd),
+            root: SpinLock::new(root),
+            exe: SpinLock::new(parent.map(|p| p.exe.lock().clone()).unwrap_or_default()),
+            cmdline: SpinLock::new(parent.map(|p| p.cmdline.lock().clone()).unwrap_or_default()),
+            start_ns: crate::time::monotonic_ns(),
             fds: SpinLock::new(fds),
             sigactions: SpinLock::new(sigactions),
             sigmask: AtomicU64::new(sigmask),

@@ -8,12 +8,10 @@ use alloc::vec::Vec;
 
 use abi::errno::Errno;
 use hal::ktest;
-use hal::sync::SpinLock;
 use hal::user::{Exit, UserContext};
 
 use super::Process;
 use super::task::Task;
-use crate::fs::ramfs::{self, Node, NodeKind};
 
 const BASE: u64 = 0x40_0000;
 const CODE_OFF: u64 = 120;
@@ -51,45 +49,41 @@ fn tiny_elf() -> Vec<u8> {
     e
 }
 
-fn add_file(dir: &Arc<Node>, name: &str, data: Vec<u8>, mode: u32) {
-    let node = Node::new(
-        NodeKind::File(SpinLock::new(Arc::new(data))),
-        ramfs::S_IFREG | mode,
-        0,
-        0,
-        0,
-    );
-    dir.insert(name, node).expect("insert");
+fn add_file(dir: vfs::Node, name: &str, data: Vec<u8>, mode: u32) {
+    let mut v = crate::fs::lock();
+    let kind = vfs::NewKind::File;
+    let n = v
+        .create(dir, name.as_bytes(), kind, mode, &vfs::Cred::ROOT)
+        .expect("create");
+    v.write(n, 0, &data).expect("write");
 }
 
-fn setup() -> Arc<Node> {
-    let root = ramfs::root();
-    if let Some(d) = root.child("ktest") {
-        return d;
-    }
-    let dir = Node::new_dir(0o755);
-    root.insert("ktest", dir.clone()).expect("mkdir");
+fn setup() {
+    let root = crate::fs::lock().root();
+    let made = crate::fs::lock().create(root, b"ktest", vfs::NewKind::Dir, 0o755, &vfs::Cred::ROOT);
+    let Ok(dir) = made else {
+        return; // made by an earlier test
+    };
     let good = tiny_elf();
-    add_file(&dir, "good", good.clone(), 0o755);
-    add_file(&dir, "noexec", good.clone(), 0o644);
-    add_file(&dir, "trunc", good[..40].to_vec(), 0o755);
+    add_file(dir, "good", good.clone(), 0o755);
+    add_file(dir, "noexec", good.clone(), 0o644);
+    add_file(dir, "trunc", good[..40].to_vec(), 0o755);
     let mut overlap = good.clone();
     overlap[56..58].copy_from_slice(&2u16.to_le_bytes()); // phnum 2: the second header overlaps...
     overlap.truncate(120);
     let ph = overlap[64..120].to_vec();
     overlap.extend_from_slice(&ph); // ...a copy of the first segment
     overlap.extend_from_slice(&good[120..]);
-    add_file(&dir, "overlap", overlap, 0o755);
+    add_file(dir, "overlap", overlap, 0o755);
     let mut huge = good.clone();
     huge[64 + 40..64 + 48].copy_from_slice(&(1u64 << 60).to_le_bytes()); // p_memsz absurd
-    add_file(&dir, "huge", huge, 0o755);
+    add_file(dir, "huge", huge, 0o755);
     add_file(
-        &dir,
+        dir,
         "script",
         b"#!/ktest/good -x\necho never\n".to_vec(),
         0o755,
     );
-    dir
 }
 
 /// A process (child of a holder that stands in for init) with an empty register set.

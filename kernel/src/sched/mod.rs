@@ -84,6 +84,12 @@ pub fn tick(from_user: bool) {
     };
     if let Some(t) = cpu.current.try_lock().and_then(|c| c.clone()) {
         t.charge_tick(from_user);
+        let counter = if Arc::ptr_eq(&t, &cpu.idle) {
+            &IDLE_NS
+        } else {
+            &BUSY_NS
+        };
+        counter.fetch_add(1_000_000_000 / crate::platform::TICK_HZ, Ordering::Relaxed);
     }
     let left = cpu.slice_left.load(Ordering::Relaxed);
     if left <= 1 {
@@ -91,6 +97,19 @@ pub fn tick(from_user: bool) {
     } else {
         cpu.slice_left.store(left - 1, Ordering::Relaxed);
     }
+}
+
+static IDLE_NS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+static BUSY_NS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Time the CPUs spent idle, counted in ticks (for /proc/uptime and /proc/stat).
+pub fn idle_ns() -> u64 {
+    IDLE_NS.load(Ordering::Relaxed)
+}
+
+/// Time the CPUs ran threads, counted in ticks.
+pub fn busy_ns() -> u64 {
+    BUSY_NS.load(Ordering::Relaxed)
 }
 
 pub fn need_resched() -> bool {

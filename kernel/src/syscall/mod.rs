@@ -3,8 +3,10 @@
 //! for numbers Tine does not implement. Handlers are thin: decode, call the subsystem, encode.
 
 mod fs;
-mod info;
+pub mod info;
 mod mem;
+mod path;
+mod poll;
 mod process;
 mod signal;
 mod time;
@@ -98,11 +100,28 @@ fn signature(n: u64) -> (usize, &'static [usize]) {
         | nr::UNAME
         | nr::TIME
         | nr::SET_TID_ADDRESS => (1, &[]),
-        nr::CHDIR => (1, &[0]),
-        nr::OPEN | nr::STAT | nr::LSTAT | nr::ACCESS => (3, &[0]),
-        nr::EXECVE => (3, &[0]),
-        nr::READLINK => (3, &[0]),
-        nr::OPENAT | nr::NEWFSTATAT | nr::FACCESSAT | nr::READLINKAT => (4, &[1]),
+        nr::CHDIR | nr::RMDIR | nr::UNLINK | nr::CHROOT => (1, &[0]),
+        nr::OPEN | nr::STAT | nr::LSTAT | nr::ACCESS | nr::MKDIR | nr::CHMOD | nr::CREAT => {
+            (3, &[0])
+        }
+        nr::EXECVE | nr::READLINK | nr::CHOWN | nr::LCHOWN | nr::TRUNCATE => (3, &[0]),
+        nr::RENAME | nr::LINK | nr::SYMLINK => (2, &[0, 1]),
+        nr::OPENAT
+        | nr::NEWFSTATAT
+        | nr::FACCESSAT
+        | nr::FACCESSAT2
+        | nr::READLINKAT
+        | nr::MKDIRAT
+        | nr::UNLINKAT
+        | nr::FCHMODAT
+        | nr::UTIMENSAT
+        | nr::STATX
+        | nr::MKNODAT
+        | nr::FCHOWNAT => (4, &[1]),
+        nr::RENAMEAT | nr::RENAMEAT2 | nr::LINKAT => (5, &[1, 3]),
+        nr::SYMLINKAT => (3, &[0, 2]),
+        nr::MOUNT => (5, &[0, 1, 2]),
+        nr::UMOUNT2 | nr::STATFS => (2, &[0]),
         nr::READ
         | nr::WRITE
         | nr::LSEEK
@@ -167,12 +186,63 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
     match n {
         nr::READ => fs::read(t, a),
         nr::WRITE => fs::write(t, a),
-        nr::OPEN => fs::openat(t, fs::AT_FDCWD, a.0[0], a.u32(1), a.u32(2)),
+        nr::OPEN => path::open(t, path::AT_FDCWD, a.0[0], a.u32(1), a.u32(2)),
         nr::CLOSE => fs::close(t, a),
-        nr::STAT => fs::stat_path(t, fs::AT_FDCWD, a.0[0], a.0[1], 0),
-        nr::FSTAT => fs::fstat(t, a),
-        nr::LSTAT => fs::stat_path(t, fs::AT_FDCWD, a.0[0], a.0[1], fs::AT_SYMLINK_NOFOLLOW),
-        nr::POLL => fs::poll(t, a),
+        nr::STAT => path::stat_at(t, path::AT_FDCWD, a.0[0], a.0[1], 0),
+        nr::FSTAT => path::fstat(t, a),
+        nr::LSTAT => path::stat_at(t, path::AT_FDCWD, a.0[0], a.0[1], path::AT_SYMLINK_NOFOLLOW),
+        nr::POLL => poll::poll(t, a),
+        nr::PPOLL => poll::ppoll(t, a),
+        nr::SELECT => poll::select(t, a),
+        nr::PSELECT6 => poll::pselect6(t, a),
+        nr::PWRITE64 => fs::pwrite(t, a),
+        nr::PREADV => fs::preadv(t, a),
+        nr::PWRITEV => fs::pwritev(t, a),
+        nr::PIPE => fs::pipe2(t, a.0[0], 0),
+        nr::PIPE2 => fs::pipe2(t, a.0[0], a.u32(1)),
+        nr::SENDFILE => fs::sendfile(t, a),
+        nr::CREAT => path::creat(t, a),
+        nr::MKDIR => path::mkdirat(t, path::AT_FDCWD, a.0[0], a.u32(1)),
+        nr::MKDIRAT => path::mkdirat(t, a.i32(0), a.0[1], a.u32(2)),
+        nr::MKNOD => path::mknodat(t, path::AT_FDCWD, a.0[0], a.u32(1), a.0[2]),
+        nr::MKNODAT => path::mknodat(t, a.i32(0), a.0[1], a.u32(2), a.0[3]),
+        nr::RMDIR => path::unlinkat(t, path::AT_FDCWD, a.0[0], path::AT_REMOVEDIR),
+        nr::UNLINK => path::unlinkat(t, path::AT_FDCWD, a.0[0], 0),
+        nr::UNLINKAT => path::unlinkat(t, a.i32(0), a.0[1], a.u32(2)),
+        nr::RENAME => path::renameat2(t, path::AT_FDCWD, a.0[0], path::AT_FDCWD, a.0[1], 0),
+        nr::RENAMEAT => path::renameat2(t, a.i32(0), a.0[1], a.i32(2), a.0[3], 0),
+        nr::RENAMEAT2 => path::renameat2(t, a.i32(0), a.0[1], a.i32(2), a.0[3], a.u32(4)),
+        nr::LINK => path::linkat(t, path::AT_FDCWD, a.0[0], path::AT_FDCWD, a.0[1], 0),
+        nr::LINKAT => path::linkat(t, a.i32(0), a.0[1], a.i32(2), a.0[3], a.u32(4)),
+        nr::SYMLINK => path::symlinkat(t, a.0[0], path::AT_FDCWD, a.0[1]),
+        nr::SYMLINKAT => path::symlinkat(t, a.0[0], a.i32(1), a.0[2]),
+        nr::CHMOD => path::fchmodat(t, path::AT_FDCWD, a.0[0], a.u32(1), 0),
+        nr::FCHMOD => path::fchmod(t, a),
+        nr::FCHMODAT => path::fchmodat(t, a.i32(0), a.0[1], a.u32(2), 0),
+        nr::CHOWN => path::fchownat(t, path::AT_FDCWD, a.0[0], a.u32(1), a.u32(2), 0),
+        nr::LCHOWN => path::fchownat(
+            t,
+            path::AT_FDCWD,
+            a.0[0],
+            a.u32(1),
+            a.u32(2),
+            path::AT_SYMLINK_NOFOLLOW,
+        ),
+        nr::FCHOWN => path::fchown(t, a),
+        nr::FCHOWNAT => path::fchownat(t, a.i32(0), a.0[1], a.u32(2), a.u32(3), a.u32(4)),
+        nr::TRUNCATE => path::truncate(t, a),
+        nr::FTRUNCATE => path::ftruncate(t, a),
+        nr::FALLOCATE => path::fallocate(t, a),
+        nr::UTIMENSAT => path::utimensat(t, a),
+        nr::STATX => path::statx(t, a),
+        nr::FCHDIR => path::fchdir(t, a),
+        nr::CHROOT => path::chroot(t, a),
+        nr::MOUNT => path::mount(t, a),
+        nr::UMOUNT2 => path::umount2(t, a),
+        nr::STATFS => path::statfs(t, a),
+        nr::FSTATFS => path::fstatfs(t, a),
+        nr::FSYNC | nr::FDATASYNC | nr::SYNCFS => path::fsync(t, a),
+        nr::SYNC => Ok(0),
         nr::LSEEK => fs::lseek(t, a),
         nr::MMAP => mem::mmap(t, a),
         nr::MPROTECT => mem::mprotect(t, a),
@@ -184,7 +254,7 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::PREAD64 => fs::pread(t, a),
         nr::READV => fs::readv(t, a),
         nr::WRITEV => fs::writev(t, a),
-        nr::ACCESS => fs::faccessat(t, fs::AT_FDCWD, a.0[0], a.u32(1)),
+        nr::ACCESS => path::faccessat(t, path::AT_FDCWD, a.0[0], a.u32(1), 0),
         nr::SCHED_YIELD => {
             crate::sched::yield_now();
             Ok(0)
@@ -205,9 +275,9 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::WAIT4 => process::wait4(t, a),
         nr::UNAME => info::uname(t, a),
         nr::FCNTL => fs::fcntl(t, a),
-        nr::GETCWD => fs::getcwd(t, a),
-        nr::CHDIR => fs::chdir(t, a),
-        nr::READLINK => fs::readlinkat(t, fs::AT_FDCWD, a.0[0], a.0[1], a.0[2]),
+        nr::GETCWD => path::getcwd(t, a),
+        nr::CHDIR => path::chdir(t, a),
+        nr::READLINK => path::readlinkat(t, path::AT_FDCWD, a.0[0], a.0[1], a.0[2]),
         nr::UMASK => Ok(u64::from(
             t.proc.umask.swap(a.u32(0) & 0o777, Ordering::Relaxed),
         )),
@@ -252,10 +322,11 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::CLOCK_NANOSLEEP => time::clock_nanosleep(t, a),
         nr::EXIT_GROUP => process::exit_group(t, a),
         nr::WAITID => process::waitid(t, a),
-        nr::OPENAT => fs::openat(t, a.i32(0), a.0[1], a.u32(2), a.u32(3)),
-        nr::NEWFSTATAT => fs::stat_path(t, a.i32(0), a.0[1], a.0[2], a.u32(3)),
-        nr::READLINKAT => fs::readlinkat(t, a.i32(0), a.0[1], a.0[2], a.0[3]),
-        nr::FACCESSAT | nr::FACCESSAT2 => fs::faccessat(t, a.i32(0), a.0[1], a.u32(2)),
+        nr::OPENAT => path::open(t, a.i32(0), a.0[1], a.u32(2), a.u32(3)),
+        nr::NEWFSTATAT => path::stat_at(t, a.i32(0), a.0[1], a.0[2], a.u32(3)),
+        nr::READLINKAT => path::readlinkat(t, a.i32(0), a.0[1], a.0[2], a.0[3]),
+        nr::FACCESSAT => path::faccessat(t, a.i32(0), a.0[1], a.u32(2), 0),
+        nr::FACCESSAT2 => path::faccessat(t, a.i32(0), a.0[1], a.u32(2), a.u32(3)),
         nr::SET_ROBUST_LIST => Ok(0),
         nr::DUP3 => fs::dup2(t, a.i32(0), a.i32(1), a.u32(2), true),
         nr::PRLIMIT64 => process::prlimit64(t, a),

@@ -216,6 +216,11 @@ impl AddressSpace {
         })
     }
 
+    /// Bytes covered by areas (VmSize).
+    pub fn mapped_bytes(&self) -> u64 {
+        with_vm(|vm| vm.areas(self.space).map(|a| a.end - a.start).sum())
+    }
+
     /// Whether every page of [start, end) is inside some area.
     pub fn fully_mapped(&self, start: u64, end: u64) -> bool {
         let mut at = start;
