@@ -68,6 +68,21 @@ pub const CASES: &[Case] = &[
         env: &[],
         args: &[],
     },
+    Case {
+        program: "t_files",
+        env: &[],
+        args: &[],
+    },
+    Case {
+        program: "t_dirs",
+        env: &[],
+        args: &[],
+    },
+    Case {
+        program: "t_pipe",
+        env: &[],
+        args: &[],
+    },
 ];
 
 pub struct Built {

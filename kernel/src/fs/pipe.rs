@@ -23,6 +23,9 @@ pub struct Pipe {
     writers_wait: WaitQueue,
     /// FIFO opens wait here for the other side.
     open_wait: WaitQueue,
+    /// Ends ever opened, readers and writers: a FIFO open waiting for the other side is
+    /// satisfied by an open that happened even if that end has closed again since.
+    opened: SpinLock<[u64; 2]>,
 }
 
 impl Pipe {
@@ -34,6 +37,7 @@ impl Pipe {
             readers_wait: WaitQueue::new(),
             writers_wait: WaitQueue::new(),
             open_wait: WaitQueue::new(),
+            opened: SpinLock::new([0; 2]),
         })
     }
 
@@ -52,6 +56,7 @@ impl Pipe {
                 b.readers += 1;
             }
         }
+        self.opened.lock()[usize::from(write)] += 1;
         self.open_wait.wake_all();
     }
 
@@ -124,7 +129,8 @@ impl Pipe {
         let mut r = 0;
         if write {
             if b.readers == 0 {
-                r |= POLLERR;
+                // Linux reports a widowed write end as writable (the write fails with EPIPE).
+                r |= POLLOUT | POLLERR;
             } else if b.space() >= vfs::pipe::PIPE_BUF {
                 r |= POLLOUT;
             }
@@ -143,13 +149,20 @@ impl Pipe {
         self.buf.lock().len()
     }
 
-    /// FIFO open: wait until the other side has an end (`O_RDWR` callers never wait).
-    pub fn wait_for_peer(&self, write: bool) {
+    /// FIFO open: wait until the other side has an end, or had one since `seen` (the count
+    /// of the other side's opens before this open began). `O_RDWR` callers never wait.
+    pub fn wait_for_peer(&self, write: bool, seen: u64) {
+        let other = usize::from(!write);
         self.open_wait.wait_until(|| {
             let b = self.buf.lock();
             let n = if write { b.readers } else { b.writers };
-            (n > 0).then_some(())
+            (n > 0 || self.opened.lock()[other] != seen).then_some(())
         });
+    }
+
+    /// How many ends of the other side were ever opened (see `wait_for_peer`).
+    pub fn peer_opens(&self, write: bool) -> u64 {
+        self.opened.lock()[usize::from(!write)]
     }
 }
 

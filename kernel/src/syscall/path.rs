@@ -157,9 +157,15 @@ pub fn open(t: &mut Task, dirfd: i32, path_ptr: u64, flags: u32, perm: u32) -> R
             if par.slash {
                 return Err(Errno::EISDIR);
             }
+            // Through a dangling symlink (unless O_NOFOLLOW), the file is made at its target.
+            let (dir, name) = if nofollow {
+                (par.dir, par.name.clone())
+            } else {
+                dangling_target(&v, &ctx, par.dir, &par.name)?
+            };
             let n = v.create(
-                par.dir,
-                &par.name,
+                dir,
+                &name,
                 NewKind::File,
                 perm & !umask & 0o7777,
                 &ctx.cred(),
@@ -230,18 +236,45 @@ pub fn open(t: &mut Task, dirfd: i32, path_ptr: u64, flags: u32, perm: u32) -> R
     // A FIFO opened for one direction waits for the other side, as on Linux.
     if let FileKind::Pipe { pipe, write } = &kind {
         let (pipe, write) = (pipe.clone(), *write);
+        let seen = pipe.peer_opens(write);
         let fl = File::new(kind, Some(origin), flags);
         let nonblock = flags & f::O_NONBLOCK != 0;
         if nonblock && write && pipe.buf.lock().readers == 0 {
             return Err(Errno::ENXIO);
         }
         if !nonblock && accmode != f::O_RDWR {
-            pipe.wait_for_peer(write);
+            pipe.wait_for_peer(write, seen);
         }
         return install(t, fl, flags & f::O_CLOEXEC != 0);
     }
     let fl = File::new(kind, Some(origin), flags);
     install(t, fl, flags & f::O_CLOEXEC != 0)
+}
+
+/// Where `O_CREAT` creates `name` in `dir`: there, or, if the name is a dangling symbolic link
+/// (chain), at the place its target names.
+fn dangling_target(
+    v: &Vfs,
+    ctx: &Ctx,
+    mut dir: Node,
+    name: &[u8],
+) -> core::result::Result<(Node, Vec<u8>), Errno> {
+    let mut name = name.to_vec();
+    for _ in 0..vfs::MAX_SYMLINKS {
+        let Ok(n) = v.child(dir, &name, &ctx.procfs) else {
+            return Ok((dir, name));
+        };
+        if !v.attr(n, &ctx.procfs).is_ok_and(|a| mode::is_lnk(a.mode)) {
+            return Ok((dir, name));
+        }
+        let target = v.readlink(n, &ctx.procfs)?;
+        let p = v.resolve_parent(&ctx.walk(dir), &target)?;
+        if p.slash {
+            return Err(Errno::EISDIR);
+        }
+        (dir, name) = (p.dir, p.name);
+    }
+    Err(Errno::ELOOP)
 }
 
 pub fn creat(t: &mut Task, a: Args) -> Result {

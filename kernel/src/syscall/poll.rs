@@ -182,25 +182,40 @@ fn do_select(t: &Task, nfds: i32, sets: [u64; 3], deadline: Option<u64>) -> Resu
     Ok(n)
 }
 
+/// Time left until `deadline`, in ns (what select writes back into its timeout).
+fn left(deadline: u64) -> u64 {
+    deadline.saturating_sub(crate::time::monotonic_ns())
+}
+
 pub fn select(t: &mut Task, a: Args) -> Result {
     let tv = a.0[4];
     let deadline = if tv == 0 {
         None
     } else {
         let (sec, usec) = (t.read_u64(tv)? as i64, t.read_u64(tv + 8)? as i64);
-        if sec < 0 || usec < 0 {
+        if sec < 0 || !(0..1_000_000).contains(&usec) {
             return Err(Errno::EINVAL);
         }
-        deadline_after(
-            (sec as u64)
-                .saturating_mul(1_000_000_000)
-                .saturating_add(usec as u64 * 1000),
-        )
+        let ns = (sec as u64).saturating_mul(1_000_000_000);
+        deadline_after(ns.saturating_add(usec as u64 * 1000))
     };
-    do_select(t, a.i32(0), [a.0[1], a.0[2], a.0[3]], deadline)
+    let n = do_select(t, a.i32(0), [a.0[1], a.0[2], a.0[3]], deadline)?;
+    if let Some(d) = deadline {
+        // Linux updates the timeout to the time not slept.
+        let ns = left(d);
+        t.write_u64(tv, ns / 1_000_000_000)?;
+        t.write_u64(tv + 8, ns % 1_000_000_000 / 1000)?;
+    }
+    Ok(n)
 }
 
 pub fn pselect6(t: &mut Task, a: Args) -> Result {
     let deadline = read_timespec(t, a.0[4])?.and_then(deadline_after);
-    do_select(t, a.i32(0), [a.0[1], a.0[2], a.0[3]], deadline)
+    let n = do_select(t, a.i32(0), [a.0[1], a.0[2], a.0[3]], deadline)?;
+    if let Some(d) = deadline {
+        let ns = left(d);
+        t.write_u64(a.0[4], ns / 1_000_000_000)?;
+        t.write_u64(a.0[4] + 8, ns % 1_000_000_000)?;
+    }
+    Ok(n)
 }
