@@ -54,6 +54,9 @@ const TCSETSF: u32 = 0x5404;
 const TIOCGWINSZ: u32 = 0x5413;
 const TIOCSWINSZ: u32 = 0x5414;
 const TIOCGPGRP: u32 = 0x540F;
+const TIOCSPGRP: u32 = 0x5410;
+const TIOCSCTTY: u32 = 0x540E;
+const TIOCNOTTY: u32 = 0x5422;
 const TERMIOS_SIZE: usize = 36; // struct termios as the kernel sees it (c_cc[19])
 
 /// Linux's defaults for a serial console: ICRNL|IXON, OPOST|ONLCR, B38400|CS8|CREAD|HUPCL,
@@ -86,6 +89,9 @@ const fn default_termios() -> [u8; TERMIOS_SIZE] {
 
 static TERMIOS: hal::sync::SpinLock<[u8; TERMIOS_SIZE]> =
     hal::sync::SpinLock::new(default_termios());
+/// The foreground process group, as TIOCSPGRP set it (0: none yet). Job control signals come
+/// with the TTY issue; until then the value is kept so shells can set and read it.
+static FOREGROUND: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 static WINSIZE: hal::sync::SpinLock<[u8; 8]> = hal::sync::SpinLock::new([24, 0, 80, 0, 0, 0, 0, 0]);
 
 pub fn ioctl(t: &crate::proc::task::Task, cmd: u32, arg: u64) -> crate::syscall::Result {
@@ -109,9 +115,25 @@ pub fn ioctl(t: &crate::proc::task::Task, cmd: u32, arg: u64) -> crate::syscall:
             *WINSIZE.lock() = v;
         }
         TIOCGPGRP => {
-            let pg = t.proc.pgid.load(core::sync::atomic::Ordering::Relaxed);
+            let fg = FOREGROUND.load(core::sync::atomic::Ordering::Relaxed);
+            let pg = if fg != 0 {
+                fg
+            } else {
+                t.proc.pgid.load(core::sync::atomic::Ordering::Relaxed)
+            };
             t.write_user(arg, &pg.to_le_bytes())?;
         }
+        TIOCSPGRP => {
+            let mut b = [0u8; 4];
+            t.read_user(arg, &mut b)?;
+            let pg = i32::from_le_bytes(b);
+            if pg <= 0 {
+                return Err(abi::errno::Errno::EINVAL);
+            }
+            FOREGROUND.store(pg as u32, core::sync::atomic::Ordering::Relaxed);
+        }
+        // The console is every session's controlling terminal until the TTY issue.
+        TIOCSCTTY | TIOCNOTTY => {}
         _ => return Err(abi::errno::Errno::ENOTTY),
     }
     Ok(0)

@@ -256,63 +256,16 @@ fn build_programs(root: &Path) -> Result<Programs, String> {
     })
 }
 
-/// A newc cpio archive (the initramfs format of Linux and Tine).
-struct NewcWriter {
-    out: Vec<u8>,
-    next_ino: u32,
-}
-
-impl NewcWriter {
-    fn add(&mut self, name: &str, mode: u32, rdev: (u32, u32), data: &[u8]) {
-        // Fields: ino mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor
-        // namesize check, each eight hex digits.
-        let fields = [
-            self.next_ino,
-            mode,
-            0,
-            0,
-            if mode & 0o170000 == 0o040000 { 2 } else { 1 },
-            0,
-            data.len() as u32,
-            0,
-            0,
-            rdev.0,
-            rdev.1,
-            name.len() as u32 + 1,
-            0,
-        ];
-        self.next_ino += 1;
-        self.out.extend_from_slice(b"070701");
-        for f in fields {
-            self.out.extend_from_slice(format!("{f:08x}").as_bytes());
-        }
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.push(0);
-        self.align();
-        self.out.extend_from_slice(data);
-        self.align();
-    }
-
-    fn align(&mut self) {
-        let pad = (4 - self.out.len() % 4) % 4;
-        self.out.resize(self.out.len() + pad, 0);
-    }
-}
-
 fn write_initramfs(p: &Programs, path: &Path) -> Result<(), String> {
     let read = |f: &Path| std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()));
-    let mut w = NewcWriter {
-        out: Vec::new(),
-        next_ino: 1,
-    };
+    let mut w = crate::newc::Newc::new();
     w.add("bin", 0o040755, (0, 0), &[]);
     w.add("dev", 0o040755, (0, 0), &[]);
     // Linux opens /dev/console for init's standard streams.
     w.add("dev/console", 0o020600, (5, 1), &[]);
     w.add("init", 0o100755, (0, 0), &read(&p.init)?);
     w.add("bin/true", 0o100755, (0, 0), &read(&p.true_bin)?);
-    w.add("TRAILER!!!", 0, (0, 0), &[]);
-    std::fs::write(path, &w.out).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(path, w.finish()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 // ---------------------------------------------------------------------------------------------

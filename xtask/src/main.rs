@@ -9,8 +9,11 @@
 mod bench;
 mod debs;
 mod kbuild;
+mod newc;
 mod qemu;
+mod rootfs;
 mod setup;
+mod shell;
 mod symbols;
 mod test;
 mod user;

@@ -95,6 +95,11 @@ pub fn cmd_run(args: &[String]) -> Result<(), String> {
     }
     crate::setup::ensure_qemu()?;
     cfg.kernel = kbuild::build(opts)?;
+    if cfg.initrd.is_none() {
+        // The default userland: busybox, bash and Tine's init (see rootfs.rs).
+        let init = crate::rootfs::build_init()?;
+        cfg.initrd = Some(crate::rootfs::build(&init, &[], "rootfs.cpio")?);
+    }
     cfg.append = format!("console=ttyS0 {extra}").trim().to_string();
     if cfg.gdb {
         eprintln!(

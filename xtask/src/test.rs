@@ -98,6 +98,17 @@ pub fn cmd_test(args: &[String]) -> Result<(), String> {
             Err(e) => r.record("user::build", Err(e)),
         }
     }
+    if want("shell") {
+        println!("== shell smoke test (busybox on host Linux vs Tine)");
+        match kbuild::build(BuildOpts::default()) {
+            Ok(k) => {
+                for (name, outcome) in crate::shell::run_all(&k) {
+                    r.record(&name, outcome);
+                }
+            }
+            Err(e) => r.record("shell::build", Err(e)),
+        }
+    }
     if !r.failures.is_empty() {
         println!("failed: {}", r.failures.join(", "));
     }

@@ -159,90 +159,28 @@ pub fn build() -> Result<Built, String> {
     Ok(Built { pie, nopie, c_dir })
 }
 
-// ---------------------------------------------------------------------------------------------
-// A newc cpio writer (the initramfs format Linux and Tine unpack).
-
-struct Cpio {
-    out: Vec<u8>,
-    ino: u32,
-}
-
-impl Cpio {
-    fn new() -> Cpio {
-        Cpio {
-            out: Vec::new(),
-            ino: 1,
-        }
-    }
-
-    fn entry(&mut self, name: &str, mode: u32, data: &[u8]) {
-        let header = format!(
-            "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
-            self.ino,
-            mode,
-            0,
-            0,
-            1,
-            0,
-            data.len(),
-            0,
-            0,
-            0,
-            0,
-            name.len() + 1,
-            0
-        );
-        self.ino += 1;
-        self.out.extend_from_slice(header.as_bytes());
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.push(0);
-        self.pad();
-        self.out.extend_from_slice(data);
-        self.pad();
-    }
-
-    fn pad(&mut self) {
-        while !self.out.len().is_multiple_of(4) {
-            self.out.push(0);
-        }
-    }
-
-    fn dir(&mut self, name: &str) {
-        self.entry(name, 0o040755, &[]);
-    }
-
-    fn file(&mut self, name: &str, data: &[u8], exec: bool) {
-        self.entry(name, if exec { 0o100755 } else { 0o100644 }, data);
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        self.entry("TRAILER!!!", 0, &[]);
-        self.out
-    }
-}
-
 fn read(p: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))
 }
 
 /// The initramfs: /init = tinit, /bin/<prog> (static-PIE), /bin/nopie/<prog>, /etc/plan.
 pub fn initramfs(b: &Built) -> Result<PathBuf, String> {
-    let mut c = Cpio::new();
+    let mut c = crate::newc::Newc::new();
     for d in ["bin", "bin/nopie", "etc", "dev", "tmp"] {
-        c.dir(d);
+        c.dir(d, if d == "tmp" { 0o1777 } else { 0o755 });
     }
-    c.file("init", &read(&b.pie.join("tinit"))?, true);
+    c.file("init", &read(&b.pie.join("tinit"))?, 0o755);
     let mut plan = String::new();
     for case in CASES {
         c.file(
             &format!("bin/{}", case.program),
             &read(&b.pie.join(case.program))?,
-            true,
+            0o755,
         );
         c.file(
             &format!("bin/nopie/{}", case.program),
             &read(&b.nopie.join(case.program))?,
-            true,
+            0o755,
         );
         for (variant, path) in [
             ("pie", format!("/bin/{}", case.program)),
@@ -259,7 +197,7 @@ pub fn initramfs(b: &Built) -> Result<PathBuf, String> {
         }
     }
     for p in C_PROGRAMS {
-        c.file(&format!("bin/{p}"), &read(&b.c_dir.join(p))?, true);
+        c.file(&format!("bin/{p}"), &read(&b.c_dir.join(p))?, 0o755);
         let fields = [
             format!("{p}:glibc"),
             "TINE_A=1 TINE_B=x=y".into(),
@@ -271,7 +209,7 @@ pub fn initramfs(b: &Built) -> Result<PathBuf, String> {
         plan.push_str(&fields.join("\t"));
         plan.push('\n');
     }
-    c.file("etc/plan", plan.as_bytes(), false);
+    c.file("etc/plan", plan.as_bytes(), 0o644);
     let path = crate::root().join("target/tine/user-initramfs.cpio");
     std::fs::write(&path, c.finish()).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)

@@ -29,6 +29,7 @@ const LOADAVG: u8 = 7;
 const STAT: u8 = 8;
 const FILESYSTEMS: u8 = 9;
 const THREAD_SELF: u8 = 10;
+const CMDLINE: u8 = 11;
 // Per process.
 const PID_DIR: u8 = 20;
 const P_STAT: u8 = 21;
@@ -45,6 +46,7 @@ const P_MOUNTS: u8 = 31;
 const P_FD_LINK: u8 = 40;
 
 const TOP: &[(&[u8], u8)] = &[
+    (b"cmdline", CMDLINE),
     (b"cpuinfo", CPUINFO),
     (b"filesystems", FILESYSTEMS),
     (b"loadavg", LOADAVG),
@@ -281,7 +283,7 @@ pub fn content(vfs: &Vfs, node: u64, caller: u32) -> Result<Vec<u8>> {
     let mut s = String::new();
     let pid = pid_of(node);
     match kind(node) {
-        MEMINFO => meminfo(&mut s),
+        MEMINFO => meminfo(&mut s, vfs),
         UPTIME => {
             let ns = crate::time::monotonic_ns();
             let idle = crate::sched::idle_ns();
@@ -329,6 +331,9 @@ pub fn content(vfs: &Vfs, node: u64, caller: u32) -> Result<Vec<u8>> {
             let _ = writeln!(s, "processes {}", process::last_pid());
             let _ = writeln!(s, "procs_running 1\nprocs_blocked 0");
         }
+        CMDLINE => {
+            let _ = writeln!(s, "{}", hal::boot::info().map_or("", |i| i.cmdline));
+        }
         FILESYSTEMS => s.push_str("nodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n"),
         P_STAT => proc_stat(&mut s, &*process(pid)?, caller),
         P_STATUS => proc_status(&mut s, &*process(pid)?, caller),
@@ -347,11 +352,11 @@ pub fn content(vfs: &Vfs, node: u64, caller: u32) -> Result<Vec<u8>> {
     Ok(s.into_bytes())
 }
 
-fn meminfo(s: &mut String) {
+fn meminfo(s: &mut String, vfs: &Vfs) {
     let st = hal::mem::frames::stats();
     let kb = |pages: u64| pages * 4;
     let (total, free) = (kb(st.total), kb(st.free));
-    let shmem = kb(crate::fs::lock().pages() as u64);
+    let shmem = kb(vfs.pages() as u64);
     for (name, v) in [
         ("MemTotal", total),
         ("MemFree", free),

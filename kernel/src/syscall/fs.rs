@@ -49,13 +49,19 @@ pub fn read_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> Re
     let len = len.min(MAX_RW) as usize;
     match &f.kind {
         FileKind::Dev(d) => {
-            if len == 0 {
-                return Ok(0);
-            }
             let mut tmp = vec![0u8; len.min(CHUNK)];
-            let n = dev::read(*d, &mut tmp);
-            t.write_user(buf, &tmp[..n])?;
-            Ok(n as u64)
+            let mut done = 0;
+            // Memory devices fill the whole buffer; the console returns what it has.
+            while done < len {
+                let want = (len - done).min(CHUNK);
+                let n = dev::read(*d, &mut tmp[..want]);
+                t.write_user(buf + done as u64, &tmp[..n])?;
+                done += n;
+                if n < want || *d == dev::Device::Console {
+                    break;
+                }
+            }
+            Ok(done as u64)
         }
         FileKind::Pipe { pipe, write } => {
             if *write {

@@ -8,6 +8,42 @@ use crate::proc::task::Task;
 
 pub const RELEASE: &str = "6.1.0-tine";
 
+/// The UTS names `sethostname`/`setdomainname` set (at most 64 bytes each, as on Linux).
+static HOSTNAME: hal::sync::SpinLock<alloc::vec::Vec<u8>> =
+    hal::sync::SpinLock::new(alloc::vec::Vec::new());
+static DOMAINNAME: hal::sync::SpinLock<alloc::vec::Vec<u8>> =
+    hal::sync::SpinLock::new(alloc::vec::Vec::new());
+
+fn uts_name(v: &hal::sync::SpinLock<alloc::vec::Vec<u8>>, default: &[u8]) -> alloc::vec::Vec<u8> {
+    let n = v.lock();
+    if n.is_empty() {
+        default.to_vec()
+    } else {
+        n.clone()
+    }
+}
+
+/// The host name (`uname -n`, `/proc/sys/kernel/hostname`).
+pub fn hostname() -> alloc::vec::Vec<u8> {
+    uts_name(&HOSTNAME, b"tine")
+}
+
+/// sethostname and setdomainname: root only, at most 64 bytes.
+pub fn set_uts_name(t: &mut Task, a: Args, domain: bool) -> Result {
+    if !t.proc.creds.lock().privileged() {
+        return Err(Errno::EPERM);
+    }
+    let len = a.0[1];
+    if len > 64 {
+        return Err(Errno::EINVAL);
+    }
+    let mut name = alloc::vec![0u8; len as usize];
+    t.read_user(a.0[0], &mut name)?;
+    let target = if domain { &DOMAINNAME } else { &HOSTNAME };
+    *target.lock() = name;
+    Ok(0)
+}
+
 pub fn uname(t: &mut Task, a: Args) -> Result {
     let version = alloc::format!(
         "#1 SMP PREEMPT_DYNAMIC Tine {} ({})",
@@ -16,11 +52,11 @@ pub fn uname(t: &mut Task, a: Args) -> Result {
     );
     let u = Utsname {
         sysname: Utsname::field(b"Linux"),
-        nodename: Utsname::field(b"tine"),
+        nodename: Utsname::field(&hostname()),
         release: Utsname::field(RELEASE.as_bytes()),
         version: Utsname::field(version.as_bytes()),
         machine: Utsname::field(b"x86_64"),
-        domainname: Utsname::field(b"(none)"),
+        domainname: Utsname::field(&uts_name(&DOMAINNAME, b"(none)")),
     };
     t.write_user(a.0[0], &u.to_bytes())?;
     Ok(0)

@@ -70,10 +70,31 @@ pub fn dispatch(task: &mut Task) {
     if n == nr::EXECVE && result.is_ok() {
         return;
     }
+    if result == Err(Errno::EPIPE) && sigpipe_kills(task) {
+        crate::proc::task::kill_current(task, abi::wait::signaled(SIGPIPE, false));
+        return;
+    }
     task.ctx.rax = match result {
         Ok(v) => v,
         Err(e) => e.as_ret() as u64,
     };
+}
+
+const SIGPIPE: i32 = 13;
+
+/// A write to a pipe without readers raises SIGPIPE; with the default disposition that ends the
+/// process (the shell's `yes | head`). Until the signals issue brings delivery, a handled
+/// SIGPIPE is not run and the write just fails with EPIPE, as it does when SIGPIPE is ignored
+/// or blocked.
+fn sigpipe_kills(task: &Task) -> bool {
+    let idx = SIGPIPE as usize - 1;
+    let handler = u64::from_le_bytes(
+        task.proc.sigactions.lock()[idx][..8]
+            .try_into()
+            .unwrap_or([1; 8]),
+    );
+    let blocked = task.proc.sigmask.load(Ordering::Relaxed) & (1 << idx) != 0;
+    handler == 0 && !blocked
 }
 
 /// How many arguments a call takes and which of them are C strings (paths), for the trace.
@@ -274,6 +295,8 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::EXIT => process::exit(t, a),
         nr::WAIT4 => process::wait4(t, a),
         nr::UNAME => info::uname(t, a),
+        nr::SETHOSTNAME => info::set_uts_name(t, a, false),
+        nr::SETDOMAINNAME => info::set_uts_name(t, a, true),
         nr::FCNTL => fs::fcntl(t, a),
         nr::GETCWD => path::getcwd(t, a),
         nr::CHDIR => path::chdir(t, a),

@@ -1,0 +1,172 @@
+//! The shell smoke test: `user/shell/smoke.sh` runs under Debian's static busybox `sh` on the
+//! host Linux (with a PATH holding only busybox applets and bash-static) and inside Tine (the
+//! default root file system plus a small init script), and each `== section` of output must be
+//! the same. One test result per section, named `shell::<section>`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::qemu::{Config, Session};
+
+const SCRIPT: &str = "user/shell/smoke.sh";
+/// pid 1 of the Tine run: a scratch directory on a fresh tmpfs, the script, power off.
+const INIT: &str = "#!/bin/sh
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root
+mount -t proc proc /proc
+mount -t tmpfs tmp /tmp
+WORK=/tmp/work; export WORK; mkdir $WORK; cd $WORK
+echo '== begin'
+# Through a pipe, as on the host, so programs do not see a terminal.
+sh /smoke.sh 2>&1 | cat
+echo '== end'
+poweroff -f
+";
+
+/// Split output into sections: the lines between `== begin` and `== end`, by `== name` headers.
+fn sections(out: &str) -> (BTreeMap<String, Vec<String>>, bool) {
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut inside = false;
+    let mut current: Option<String> = None;
+    let mut ended = false;
+    for raw in out.lines() {
+        let line = raw.trim_end_matches('\r');
+        if line == "== begin" {
+            inside = true;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        if line == "== end" {
+            ended = true;
+            break;
+        }
+        // Kernel log lines ("[    1.234] WARN ...") may interleave with the console output.
+        if line.starts_with('[') && line.get(1..24).is_some_and(|s| s.contains("] ")) {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix("== ") {
+            current = Some(name.to_string());
+            map.entry(name.to_string()).or_default();
+            continue;
+        }
+        if let Some(c) = &current {
+            map.entry(c.clone()).or_default().push(line.to_string());
+        }
+    }
+    (map, ended)
+}
+
+fn host_run(script: &Path) -> Result<String, String> {
+    let busybox = crate::debs::busybox()?;
+    let bash = crate::debs::bash()?;
+    let base = crate::root().join("target/tine/shell-host");
+    let bin = base.join("bin");
+    let work = base.join("work");
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let list = Command::new(&busybox)
+        .arg("--list")
+        .output()
+        .map_err(|e| format!("cannot run busybox: {e}"))?;
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        let _ = std::os::unix::fs::symlink(&busybox, bin.join(applet));
+    }
+    let _ = std::os::unix::fs::symlink(&bash, bin.join("bash"));
+    let out = Command::new(&busybox)
+        .args(["sh", "-c", "echo '== begin'; sh \"$0\" 2>&1; echo '== end'"])
+        .arg(script)
+        .env_clear()
+        .env("PATH", &bin)
+        .env("HOME", &work)
+        .env("WORK", &work)
+        .current_dir(&work)
+        .output()
+        .map_err(|e| format!("cannot run busybox sh: {e}"))?;
+    let _ = std::fs::remove_dir_all(&base);
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn tine_run(kernel: &Path, script: &[u8]) -> Result<(Option<i32>, String), String> {
+    let init = crate::rootfs::build_init()?;
+    let image = crate::rootfs::build(
+        &init,
+        &[
+            ("smoke.sh", script, 0o644),
+            ("smoke-init", INIT.as_bytes(), 0o755),
+        ],
+        "shell-smoke.cpio",
+    )?;
+    let mut cfg = Config::new(kernel.to_path_buf());
+    cfg.append = "console=ttyS0 panic=-1 loglevel=4 rdinit=/smoke-init".into();
+    cfg.initrd = Some(image);
+    let mut s = Session::start(&cfg)?;
+    let code = s.wait_exit(Duration::from_secs(300));
+    let out = s.output();
+    let _ = std::fs::write(crate::root().join("target/tine/shell.log"), &out);
+    Ok((code, out))
+}
+
+/// Run the smoke script on both and compare section by section.
+pub fn run_all(kernel: &Path) -> Vec<(String, Result<(), String>)> {
+    let script_path = crate::root().join(SCRIPT);
+    let script = match std::fs::read(&script_path) {
+        Ok(s) => s,
+        Err(e) => return vec![("shell::script".into(), Err(format!("{SCRIPT}: {e}")))],
+    };
+    let host = match host_run(&script_path) {
+        Ok(o) => o,
+        Err(e) => return vec![("shell::host".into(), Err(e))],
+    };
+    let (code, tine) = match tine_run(kernel, &script) {
+        Ok(x) => x,
+        Err(e) => return vec![("shell::tine".into(), Err(e))],
+    };
+    let (h, h_ended) = sections(&host);
+    let (t, t_ended) = sections(&tine);
+    let mut results = Vec::new();
+    if !h_ended || h.is_empty() {
+        results.push((
+            "shell::host-run".into(),
+            Err(format!("the host run did not finish:\n{host}")),
+        ));
+        return results;
+    }
+    for (name, want) in &h {
+        let got = t.get(name);
+        let r = match got {
+            None => Err(format!(
+                "section missing in Tine's output (QEMU status {code:?}, finished: {t_ended}; log in target/tine/shell.log)"
+            )),
+            Some(got) if got == want => Ok(()),
+            Some(got) => {
+                let first = want
+                    .iter()
+                    .zip(got.iter())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(want.len().min(got.len()));
+                Err(format!(
+                    "output differs from line {}:\n  host: {:?}\n  tine: {:?}",
+                    first + 1,
+                    &want[first.min(want.len())..want.len().min(first + 4)],
+                    &got[first.min(got.len())..got.len().min(first + 4)]
+                ))
+            }
+        };
+        results.push((format!("shell::{name}"), r));
+    }
+    results.push((
+        "shell::finished_and_powered_off".into(),
+        if t_ended && code == Some(0) {
+            Ok(())
+        } else {
+            Err(format!(
+                "finished: {t_ended}, QEMU status {code:?} (log in target/tine/shell.log)"
+            ))
+        },
+    ));
+    results
+}
