@@ -83,6 +83,11 @@ pub const CASES: &[Case] = &[
         env: &[],
         args: &[],
     },
+    Case {
+        program: "t_proc",
+        env: &[],
+        args: &[],
+    },
 ];
 
 pub struct Built {
