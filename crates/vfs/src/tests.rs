@@ -99,6 +99,19 @@ fn walk_dots_symlinks_and_trailing_slashes() {
 }
 
 #[test]
+fn resolve_final_names_the_target() {
+    let mut v = Vfs::new(clock);
+    mkdir(&mut v, b"/bin");
+    mkfile(&mut v, b"/bin/busybox", b"x");
+    symlink(&mut v, b"/bin/cat", b"busybox");
+    symlink(&mut v, b"/cat2", b"/bin/cat");
+    let (n, p) = v.resolve_final(&walk(&v), b"/cat2").unwrap();
+    assert_eq!(n, look(&v, b"/bin/busybox").unwrap());
+    assert_eq!(p.dir, look(&v, b"/bin").unwrap());
+    assert_eq!(p.name, b"busybox");
+}
+
+#[test]
 fn symlink_loops_end_in_eloop() {
     let mut v = Vfs::new(clock);
     symlink(&mut v, b"/l1", b"l2");

@@ -48,6 +48,28 @@ impl Vfs {
         self.last(w, p.dir, &p.name, follow || p.slash, p.slash, &mut budget)
     }
 
+    /// The node a path names after following every symbolic link, with the directory and
+    /// name it was finally found by (what `/proc/<pid>/exe` shows for a program started
+    /// through a link).
+    pub fn resolve_final(&self, w: &Walk, path: &[u8]) -> Result<(Node, Parent)> {
+        let mut p = self.resolve_parent(w, path)?;
+        for _ in 0..=MAX_SYMLINKS {
+            let here = Walk {
+                root: w.root,
+                start: p.dir,
+                cred: w.cred,
+                ext: w.ext,
+            };
+            let node = self.resolve(&here, &p.name, false)?;
+            if !self.attr(node, w.ext).is_ok_and(|a| mode::is_lnk(a.mode)) {
+                return Ok((node, p));
+            }
+            let target = self.readlink(node, w.ext)?;
+            p = self.resolve_parent(&here, &target)?;
+        }
+        Err(Errno::ELOOP)
+    }
+
     /// Walk all but the last component. The last component is not looked up.
     pub fn resolve_parent(&self, w: &Walk, path: &[u8]) -> Result<Parent> {
         if path.is_empty() {

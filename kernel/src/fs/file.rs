@@ -19,11 +19,18 @@ pub enum FileKind {
     /// A character device.
     Dev(Device),
     /// One end of a pipe or FIFO.
-    Pipe { pipe: Arc<Pipe>, write: bool },
+    Pipe {
+        pipe: Arc<Pipe>,
+        write: bool,
+    },
     /// A procfs file: its text, made when it was opened.
     Text(Vec<u8>),
     /// `O_PATH`: a location only.
     Path,
+    EventFd(Arc<super::event::EventFd>),
+    Epoll(Arc<super::event::Epoll>),
+    /// One end of an AF_UNIX stream socket pair.
+    Socket(super::socket::SocketEnd),
 }
 
 /// Where an open file came from: its node, and the directory and name it was opened by (for
@@ -246,8 +253,12 @@ impl FdTable {
 /// What `/proc/<pid>/fd/N` points at: the path the file was opened by (with " (deleted)" once
 /// unlinked), `pipe:[N]` for pipes.
 pub fn describe(v: &vfs::Vfs, f: &File, ext: &dyn vfs::Ext) -> Vec<u8> {
-    if let FileKind::Pipe { pipe, .. } = &f.kind {
-        return alloc::format!("pipe:[{}]", pipe.id()).into_bytes();
+    match &f.kind {
+        FileKind::Pipe { pipe, .. } => return alloc::format!("pipe:[{}]", pipe.id()).into_bytes(),
+        FileKind::Socket(s) => return alloc::format!("socket:[{}]", s.rx.id()).into_bytes(),
+        FileKind::EventFd(_) => return b"anon_inode:[eventfd]".to_vec(),
+        FileKind::Epoll(_) => return b"anon_inode:[eventpoll]".to_vec(),
+        _ => {}
     }
     let Some(o) = &f.origin else {
         return b"/dev/console".to_vec();

@@ -11,10 +11,12 @@
 //! happen anywhere a process is freed) only queues its release.
 
 pub mod dev;
+pub mod event;
 pub mod file;
 pub mod initramfs;
 pub mod pipe;
 pub mod proc;
+pub mod socket;
 
 use alloc::vec::Vec;
 
@@ -104,6 +106,27 @@ pub fn root() -> NodeRef {
     let mut v = lock();
     let r = v.root();
     NodeRef::new(&mut v, r)
+}
+
+/// A new regular file with no name (memfd_create), held: it lives while it is open. It is made
+/// in a tmpfs instance that is never mounted.
+pub fn anon_file(cred: &vfs::Cred) -> Result<NodeRef, Errno> {
+    static HIDDEN: Once<Node> = Once::new();
+    static NEXT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+    let mut v = lock();
+    let dir = *HIDDEN.call_once(|| {
+        let d = v.new_tmpfs(0o1777);
+        v.hold(d);
+        d
+    });
+    let name = alloc::format!(
+        "{}",
+        NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+    );
+    let node = v.create(dir, name.as_bytes(), vfs::NewKind::File, 0o600, cred)?;
+    let r = NodeRef::new(&mut v, node);
+    v.unlink(dir, name.as_bytes(), &vfs::Cred::ROOT)?;
+    Ok(r)
 }
 
 /// Whole contents of a regular file (for execve and the initramfs).

@@ -18,6 +18,8 @@ pub static POLL: WaitQueue = WaitQueue::new();
 
 pub struct Pipe {
     id: u64,
+    /// Changes (data in or out, ends closing), for edge-triggered epoll.
+    pub seq: core::sync::atomic::AtomicU64,
     pub buf: SpinLock<PipeBuf>,
     readers_wait: WaitQueue,
     writers_wait: WaitQueue,
@@ -33,6 +35,7 @@ impl Pipe {
         static NEXT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
         Arc::new(Pipe {
             id: NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
+            seq: core::sync::atomic::AtomicU64::new(0),
             buf: SpinLock::new(PipeBuf::default()),
             readers_wait: WaitQueue::new(),
             writers_wait: WaitQueue::new(),
@@ -74,6 +77,7 @@ impl Pipe {
     }
 
     fn wake(&self) {
+        self.seq.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         self.readers_wait.wake_all();
         self.writers_wait.wake_all();
         POLL.wake_all();

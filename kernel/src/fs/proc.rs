@@ -43,6 +43,7 @@ const P_ROOT: u8 = 28;
 const P_ENVIRON: u8 = 29;
 const P_STATM: u8 = 30;
 const P_MOUNTS: u8 = 31;
+const P_MAPS: u8 = 32;
 const P_FD_LINK: u8 = 40;
 
 const TOP: &[(&[u8], u8)] = &[
@@ -66,6 +67,7 @@ const PER_PID: &[(&[u8], u8)] = &[
     (b"environ", P_ENVIRON),
     (b"exe", P_EXE),
     (b"fd", P_FD),
+    (b"maps", P_MAPS),
     (b"mounts", P_MOUNTS),
     (b"root", P_ROOT),
     (b"stat", P_STAT),
@@ -190,7 +192,21 @@ impl Ext for Procfs {
             _ => S_IFREG | 0o444,
         };
         let t = crate::fs::boot_time();
+        // A descriptor's link shows its access mode, as on Linux (lr-x, l-wx, lrwx).
+        let mode = if kind(node) == P_FD_LINK {
+            let f = process(pid)?
+                .fds
+                .lock()
+                .get(fd_of(node))
+                .map_err(|_| Errno::ENOENT)?;
+            S_IFLNK
+                | if f.readable() { 0o500 } else { 0o100 }
+                | if f.writable() { 0o200 } else { 0 }
+        } else {
+            mode
+        };
         Ok(Attr {
+            size: if kind(node) == P_FD_LINK { 64 } else { 0 },
             ino: node.rotate_left(24) | 1,
             dev: 0x16,
             mode,
@@ -343,7 +359,14 @@ pub fn content(vfs: &Vfs, node: u64, caller: u32) -> Result<Vec<u8>> {
             let _ = writeln!(s, "{size} {rss} 0 0 0 0 0");
         }
         P_CMDLINE => return Ok(process(pid)?.cmdline.lock().clone()),
-        P_ENVIRON => return Ok(Vec::new()),
+        P_ENVIRON => return Ok(process(pid)?.environ.lock().clone()),
+        P_MAPS => {
+            let p = process(pid)?;
+            let vm = p.vm.lock();
+            if let Some(v) = vm.as_ref() {
+                s = v.maps();
+            }
+        }
         P_COMM => {
             let _ = writeln!(s, "{}", process(pid)?.comm.lock().as_str());
         }

@@ -55,9 +55,8 @@ fn open_exec(task: &Task, path: &[u8]) -> Result<Image, Errno> {
     };
     let (node, attr, abs) = {
         let v = crate::fs::lock();
-        let node = v.resolve(&w, path, true)?;
+        let (node, parent) = v.resolve_final(&w, path)?;
         let attr = v.attr(node, &procfs)?;
-        let parent = v.resolve_parent(&w, path)?;
         let mut abs = v.path_of(parent.dir, root, &procfs).unwrap_or_default();
         if abs != b"/" {
             abs.push(b'/');
@@ -194,6 +193,16 @@ fn execve_depth(
             .ok_or(Errno::ENOEXEC)?;
         vm.write_bytes(start, file)?;
         rights.push((page_down(start), rend, prot));
+        if rstart < rend {
+            vm.name_range(crate::vm::MapName {
+                start: rstart,
+                end: rend,
+                path: file_path.clone(),
+                offset: page_down(seg.offset).saturating_sub(page_down(start) - rstart),
+                dev: file_attr.dev,
+                ino: file_attr.ino,
+            });
+        }
     }
     for (s, e, prot) in rights {
         vm.protect(s, e, prot)?;
@@ -275,6 +284,15 @@ fn execve_depth(
         cmdline.push(0);
     }
     *task.proc.cmdline.lock() = cmdline;
+    let mut environ = Vec::new();
+    for e in &envp {
+        if environ.len() + e.len() + 1 > 65536 {
+            break;
+        }
+        environ.extend_from_slice(e);
+        environ.push(0);
+    }
+    *task.proc.environ.lock() = environ;
     // Set-user-id and set-group-id (with group execute) programs run with the file's ids.
     {
         let mode = file_attr.mode;

@@ -76,6 +76,8 @@ pub struct Process {
     pub exe: SpinLock<Vec<u8>>,
     /// argv as execve received it, NUL-separated (`/proc/<pid>/cmdline`).
     pub cmdline: SpinLock<Vec<u8>>,
+    /// The environment execve received, NUL-separated (`/proc/<pid>/environ`).
+    pub environ: SpinLock<Vec<u8>>,
     /// Monotonic time of creation.
     pub start_ns: u64,
     pub fds: SpinLock<FdTable>,
@@ -202,6 +204,7 @@ impl Process {
             root: SpinLock::new(root),
             exe: SpinLock::new(parent.map(|p| p.exe.lock().clone()).unwrap_or_default()),
             cmdline: SpinLock::new(parent.map(|p| p.cmdline.lock().clone()).unwrap_or_default()),
+            environ: SpinLock::new(parent.map(|p| p.environ.lock().clone()).unwrap_or_default()),
             start_ns: crate::time::monotonic_ns(),
             fds: SpinLock::new(fds),
             sigactions: SpinLock::new(sigactions),

@@ -86,7 +86,27 @@ pub fn read_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> Re
             }
             Ok((end - start) as u64)
         }
-        FileKind::Path => Err(Errno::EBADF),
+        FileKind::Path | FileKind::Epoll(_) => Err(Errno::EINVAL),
+        FileKind::EventFd(e) => {
+            if len < 8 {
+                return Err(Errno::EINVAL);
+            }
+            let v = e.read(f.nonblocking())?;
+            t.write_u64(buf, v)?;
+            Ok(8)
+        }
+        FileKind::Socket(s) => {
+            if len == 0 {
+                return Ok(0);
+            }
+            if s.read_closed() {
+                return Ok(0);
+            }
+            let mut tmp = vec![0u8; len.min(CHUNK)];
+            let n = s.rx.read(&mut tmp, f.nonblocking())?;
+            t.write_user(buf, &tmp[..n])?;
+            Ok(n as u64)
+        }
         FileKind::Node => {
             let node = f.node().ok_or(Errno::EBADF)?;
             let mut at = pos.unwrap_or_else(|| *f.offset.lock());
@@ -137,6 +157,20 @@ pub fn write_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> R
             write_pipe(t, pipe, f.nonblocking(), buf, len, &mut tmp)
         }
         FileKind::Text(_) | FileKind::Path => Err(Errno::EBADF),
+        FileKind::Epoll(_) => Err(Errno::EINVAL),
+        FileKind::EventFd(e) => {
+            if len < 8 {
+                return Err(Errno::EINVAL);
+            }
+            e.write(t.read_u64(buf)?, f.nonblocking())?;
+            Ok(8)
+        }
+        FileKind::Socket(s) => {
+            if s.write_closed() {
+                return Err(Errno::EPIPE);
+            }
+            write_pipe(t, &s.tx, f.nonblocking(), buf, len, &mut tmp)
+        }
         FileKind::Node => {
             let node = f.node().ok_or(Errno::EBADF)?;
             let append = f.flags() & file::O_APPEND != 0;

@@ -22,14 +22,15 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
     if flags & (MAP_SHARED | MAP_PRIVATE) == 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & MAP_ANONYMOUS == 0 {
-        // File mappings come with the files issue.
-        let _ = fd;
-        return Err(Errno::ENODEV);
-    }
     let len = page_up(len)
         .filter(|&l| l <= USER_TOP)
         .ok_or(Errno::ENOMEM)?;
+    let shared = flags & MAP_SHARED != 0;
+    let file = if flags & MAP_ANONYMOUS == 0 {
+        Some(file_contents(t, fd as i32, off, len, shared, prot)?)
+    } else {
+        None
+    };
     let prot = prot_from_bits(prot);
     let mut guard = t.proc.vm.lock();
     let vm = guard.as_mut().ok_or(Errno::EFAULT)?;
@@ -61,8 +62,89 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
             None => vm.find_free(len).ok_or(Errno::ENOMEM)?,
         }
     };
-    vm.add_anon(start, start + len, prot, flags & MAP_SHARED != 0)?;
+    match file {
+        None => vm.add_anon(start, start + len, prot, shared)?,
+        Some(f) => {
+            // The file's bytes are copied in while the area is writable, then it gets its
+            // rights. See `file_contents` for what this means for MAP_SHARED.
+            vm.add_anon(start, start + len, Prot::RW, shared)?;
+            if let Err(e) = vm.write_bytes(start, &f.data) {
+                let _ = vm.unmap(start, start + len);
+                return Err(e);
+            }
+            vm.protect(start, start + len, prot)?;
+            vm.name_range(crate::vm::MapName {
+                start,
+                end: start + len,
+                path: f.path,
+                offset: off,
+                dev: f.dev,
+                ino: f.ino,
+            });
+        }
+    }
     Ok(start)
+}
+
+struct FileMap {
+    data: alloc::vec::Vec<u8>,
+    path: alloc::vec::Vec<u8>,
+    dev: u64,
+    ino: u64,
+}
+
+/// The bytes a file mapping starts with: [off, off + len) of a regular file, short at its end
+/// (the rest of the mapping reads as zeros).
+///
+/// Tine has no page cache yet, so a file mapping is a copy made at mmap time: private mappings
+/// behave as on Linux until the file is changed underneath them, and shared mappings are
+/// allowed read-only (a writable shared file mapping gets ENODEV rather than a copy whose
+/// writes would never reach the file).
+fn file_contents(
+    t: &Task,
+    fd: i32,
+    off: u64,
+    len: u64,
+    shared: bool,
+    prot: u64,
+) -> core::result::Result<FileMap, Errno> {
+    use crate::fs::file::FileKind;
+    const PROT_WRITE: u64 = 2;
+    let f = super::fs::file(t, fd)?;
+    let node = match (&f.kind, f.node()) {
+        (FileKind::Node, Some(n)) => n,
+        (FileKind::Path, _) => return Err(Errno::EBADF),
+        _ => return Err(Errno::ENODEV),
+    };
+    if !f.readable() {
+        return Err(Errno::EACCES);
+    }
+    if shared && prot & PROT_WRITE != 0 {
+        if !f.writable() {
+            return Err(Errno::EACCES);
+        }
+        return Err(Errno::ENODEV);
+    }
+    let procfs = crate::fs::proc::Procfs { caller: t.proc.pid };
+    let mut v = crate::fs::lock();
+    let attr = v.attr(node, &procfs)?;
+    if !vfs::mode::is_reg(attr.mode) {
+        return Err(Errno::ENODEV);
+    }
+    off.checked_add(len).ok_or(Errno::EOVERFLOW)?;
+    let n = attr.size.saturating_sub(off).min(len) as usize;
+    let mut data = alloc::vec::Vec::new();
+    data.try_reserve_exact(n).map_err(|_| Errno::ENOMEM)?;
+    data.resize(n, 0);
+    let got = v.read(node, off, &mut data)?;
+    data.truncate(got);
+    let path = crate::fs::file::describe(&v, &f, &procfs);
+    Ok(FileMap {
+        data,
+        path,
+        dev: attr.dev,
+        ino: attr.ino,
+    })
 }
 
 pub fn munmap(t: &mut Task, a: Args) -> Result {

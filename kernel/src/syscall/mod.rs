@@ -2,6 +2,7 @@
 //! strace-style trace (`trace=syscalls` on the command line), and `-ENOSYS` with one log line
 //! for numbers Tine does not implement. Handlers are thin: decode, call the subsystem, encode.
 
+mod event;
 mod fs;
 pub mod info;
 mod mem;
@@ -264,6 +265,24 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::FSTATFS => path::fstatfs(t, a),
         nr::FSYNC | nr::FDATASYNC | nr::SYNCFS => path::fsync(t, a),
         nr::SYNC => Ok(0),
+        nr::EVENTFD => event::eventfd(t, a.u32(0), 0),
+        nr::EVENTFD2 => event::eventfd(t, a.u32(0), a.u32(1)),
+        nr::EPOLL_CREATE => {
+            if a.i32(0) <= 0 {
+                Err(Errno::EINVAL)
+            } else {
+                event::epoll_create(t, 0)
+            }
+        }
+        nr::EPOLL_CREATE1 => event::epoll_create(t, a.u32(0)),
+        nr::EPOLL_CTL => event::epoll_ctl(t, a),
+        nr::EPOLL_WAIT => event::epoll_wait(t, a),
+        nr::EPOLL_PWAIT => event::epoll_pwait(t, a),
+        nr::EPOLL_PWAIT2 => event::epoll_pwait2(t, a),
+        nr::MEMFD_CREATE => event::memfd_create(t, a),
+        nr::SOCKETPAIR => event::socketpair(t, a),
+        nr::SHUTDOWN => event::shutdown(t, a),
+        nr::COPY_FILE_RANGE => event::copy_file_range(t, a),
         nr::LSEEK => fs::lseek(t, a),
         nr::MMAP => mem::mmap(t, a),
         nr::MPROTECT => mem::mprotect(t, a),

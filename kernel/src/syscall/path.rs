@@ -296,6 +296,27 @@ fn attr_of_file(v: &Vfs, fl: &File, ext: &Procfs) -> core::result::Result<Attr, 
     }
     let boot = crate::fs::boot_time();
     Ok(match &fl.kind {
+        FileKind::Socket(s) => Attr {
+            ino: s.rx.id(),
+            dev: 0x8,
+            mode: mode::S_IFSOCK | 0o777,
+            nlink: 1,
+            atime: boot,
+            mtime: boot,
+            ctime: boot,
+            ..Attr::default()
+        },
+        // Anonymous inodes (eventfd, epoll) have no file type bits.
+        FileKind::EventFd(_) | FileKind::Epoll(_) => Attr {
+            ino: 1,
+            dev: 0xe,
+            mode: 0o600,
+            nlink: 1,
+            atime: boot,
+            mtime: boot,
+            ctime: boot,
+            ..Attr::default()
+        },
         FileKind::Pipe { pipe, .. } => Attr {
             ino: pipe.id(),
             dev: 0xc,

@@ -15,9 +15,12 @@ use crate::fs::pipe::{POLL, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT};
 use crate::proc::task::Task;
 
 /// The readiness bits of an open file (before masking with the events asked for).
-fn ready(f: &File) -> i16 {
+pub fn ready(f: &File) -> i16 {
     match &f.kind {
         FileKind::Pipe { pipe, write } => pipe.poll(*write),
+        FileKind::EventFd(e) => e.poll(),
+        FileKind::Socket(s) => s.poll(),
+        FileKind::Epoll(_) => 0,
         FileKind::Dev(Device::Console) => {
             POLLOUT
                 | if crate::console::has_input() {
@@ -31,7 +34,7 @@ fn ready(f: &File) -> i16 {
 }
 
 /// Wait until `check` finds something ready or the deadline (monotonic ns) passes.
-fn wait<T>(
+pub(super) fn wait<T>(
     deadline: Option<u64>,
     mut check: impl FnMut() -> core::result::Result<Option<T>, Errno>,
     none: T,
@@ -96,11 +99,11 @@ fn do_poll(t: &Task, fds_ptr: u64, nfds: u64, deadline: Option<u64>) -> Result {
     Ok(n)
 }
 
-fn deadline_after(ns: u64) -> Option<u64> {
+pub(super) fn deadline_after(ns: u64) -> Option<u64> {
     Some(crate::time::monotonic_ns().saturating_add(ns))
 }
 
-fn read_timespec(t: &Task, ptr: u64) -> core::result::Result<Option<u64>, Errno> {
+pub(super) fn read_timespec(t: &Task, ptr: u64) -> core::result::Result<Option<u64>, Errno> {
     if ptr == 0 {
         return Ok(None);
     }

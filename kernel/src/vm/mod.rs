@@ -113,6 +113,19 @@ pub struct AddressSpace {
     pub brk: u64,
     pub mmap_base: u64,
     pub stack_top: u64,
+    /// What /proc/<pid>/maps names ranges by: the file a range was loaded or mapped from.
+    names: alloc::vec::Vec<MapName>,
+}
+
+/// A range mapped from a file: its path, the file offset at `start`, and the file's identity.
+#[derive(Clone)]
+pub struct MapName {
+    pub start: u64,
+    pub end: u64,
+    pub path: alloc::vec::Vec<u8>,
+    pub offset: u64,
+    pub dev: u64,
+    pub ino: u64,
 }
 
 impl AddressSpace {
@@ -126,7 +139,83 @@ impl AddressSpace {
             brk: 0,
             mmap_base: 0,
             stack_top: 0,
+            names: alloc::vec::Vec::new(),
         })
+    }
+
+    /// Record that [start, end) came from a file (for /proc/<pid>/maps).
+    pub fn name_range(&mut self, name: MapName) {
+        self.forget_names(name.start, name.end);
+        self.names.push(name);
+    }
+
+    /// Drop names of [start, end), splitting names that straddle its edges.
+    fn forget_names(&mut self, start: u64, end: u64) {
+        let mut kept = alloc::vec::Vec::new();
+        for n in self.names.drain(..) {
+            if n.end <= start || n.start >= end {
+                kept.push(n);
+                continue;
+            }
+            if n.start < start {
+                kept.push(MapName {
+                    end: start,
+                    ..n.clone()
+                });
+            }
+            if n.end > end {
+                kept.push(MapName {
+                    start: end,
+                    offset: n.offset + (end - n.start),
+                    ..n
+                });
+            }
+        }
+        self.names = kept;
+    }
+
+    /// The lines of /proc/<pid>/maps, in Linux's format.
+    pub fn maps(&self) -> alloc::string::String {
+        use core::fmt::Write;
+        let mut s = alloc::string::String::new();
+        for (start, end, prot, shared) in self.areas_in(0, u64::MAX) {
+            let named = self
+                .names
+                .iter()
+                .find(|n| n.start <= start && start < n.end);
+            let (offset, dev, ino) =
+                named.map_or((0, 0, 0), |n| (n.offset + (start - n.start), n.dev, n.ino));
+            let mut line = alloc::format!(
+                "{start:08x}-{end:08x} {}{}{}{} {offset:08x} {:02x}:{:02x} {ino} ",
+                if prot.read { 'r' } else { '-' },
+                if prot.write { 'w' } else { '-' },
+                if prot.exec { 'x' } else { '-' },
+                if shared { 's' } else { 'p' },
+                vfs::mode::major(dev),
+                vfs::mode::minor(dev),
+            );
+            let label: Option<alloc::borrow::Cow<'_, str>> = if let Some(n) = named {
+                Some(alloc::string::String::from_utf8_lossy(&n.path))
+            } else if start < self.brk.max(self.brk_start + 1)
+                && end > self.brk_start
+                && self.brk_start != 0
+            {
+                Some("[heap]".into())
+            } else if start < self.stack_top && end >= self.stack_top {
+                Some("[stack]".into())
+            } else {
+                None
+            };
+            if let Some(l) = label {
+                // Names start in column 74, as Linux pads them.
+                while line.len() < 73 {
+                    line.push(' ');
+                }
+                line.push_str(&l);
+            }
+            let _ = writeln!(s, "{line}");
+        }
+        s
     }
 
     pub fn activate(&self) {
@@ -184,6 +273,7 @@ impl AddressSpace {
             return Err(Errno::EINVAL);
         }
         let cleared = with_vm(|vm| vm.unmap(self.space, start, end)).map_err(|_| Errno::EINVAL)?;
+        self.forget_names(start, end);
         for va in cleared {
             let _ = self.pt.unmap_user(va);
         }
@@ -333,6 +423,7 @@ impl AddressSpace {
             brk: self.brk,
             mmap_base: self.mmap_base,
             stack_top: self.stack_top,
+            names: self.names.clone(),
         })
     }
 
