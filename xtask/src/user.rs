@@ -88,6 +88,11 @@ pub const CASES: &[Case] = &[
         env: &[],
         args: &[],
     },
+    Case {
+        program: "t_events",
+        env: &[],
+        args: &[],
+    },
 ];
 
 pub struct Built {

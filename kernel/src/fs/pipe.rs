@@ -18,8 +18,9 @@ pub static POLL: WaitQueue = WaitQueue::new();
 
 pub struct Pipe {
     id: u64,
-    /// Changes (data in or out, ends closing), for edge-triggered epoll.
-    pub seq: core::sync::atomic::AtomicU64,
+    /// Edge-triggered epoll's change counters: [0] moves when data arrives or a writer goes
+    /// (events for the read end), [1] when data is taken or a reader goes (the write end).
+    pub seq: [core::sync::atomic::AtomicU64; 2],
     pub buf: SpinLock<PipeBuf>,
     readers_wait: WaitQueue,
     writers_wait: WaitQueue,
@@ -35,7 +36,10 @@ impl Pipe {
         static NEXT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
         Arc::new(Pipe {
             id: NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
-            seq: core::sync::atomic::AtomicU64::new(0),
+            seq: [
+                core::sync::atomic::AtomicU64::new(0),
+                core::sync::atomic::AtomicU64::new(0),
+            ],
             buf: SpinLock::new(PipeBuf::default()),
             readers_wait: WaitQueue::new(),
             writers_wait: WaitQueue::new(),
@@ -73,11 +77,13 @@ impl Pipe {
                 b.readers -= 1;
             }
         }
-        self.wake();
+        // A writer leaving is news for readers, and the other way round.
+        self.wake(usize::from(!write));
     }
 
-    fn wake(&self) {
-        self.seq.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    /// Wake everyone; `side` says whose change counter moves (0: readers', 1: writers').
+    fn wake(&self, side: usize) {
+        self.seq[side].fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         self.readers_wait.wake_all();
         self.writers_wait.wake_all();
         POLL.wake_all();
@@ -94,7 +100,7 @@ impl Pipe {
                 Read::Empty => None,
             });
         if r.as_ref().is_ok_and(|&n| n > 0) {
-            self.wake();
+            self.wake(1);
         }
         r
     }
@@ -115,7 +121,7 @@ impl Pipe {
             match step {
                 Ok(n) => {
                     done += n;
-                    self.wake();
+                    self.wake(0);
                     if done == src.len() {
                         return Ok(done);
                     }

@@ -83,8 +83,10 @@ pub fn epoll_ctl(t: &mut Task, a: Args) -> Result {
 fn change_seq(f: &File) -> u64 {
     use core::sync::atomic::Ordering::Relaxed;
     match &f.kind {
-        FileKind::Pipe { pipe, .. } => pipe.seq.load(Relaxed),
-        FileKind::Socket(s) => s.rx.seq.load(Relaxed).wrapping_add(s.tx.seq.load(Relaxed)),
+        FileKind::Pipe { pipe, write } => pipe.seq[usize::from(*write)].load(Relaxed),
+        FileKind::Socket(s) => s.rx.seq[0]
+            .load(Relaxed)
+            .wrapping_add(s.tx.seq[1].load(Relaxed)),
         FileKind::EventFd(e) => e.seq.load(Relaxed),
         _ => 0,
     }
