@@ -20,6 +20,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod data;
 pub mod mode;
 pub mod pipe;
 mod tree;
@@ -32,6 +33,7 @@ use alloc::vec::Vec;
 
 pub use abi::errno::Errno;
 pub use abi::layout::Timespec;
+pub use data::{FileData, MemData};
 pub use tree::{NewKind, TimeSet, Vfs};
 pub use walk::{Parent, Walk};
 

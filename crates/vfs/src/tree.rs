@@ -5,6 +5,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use crate::data::{FileData, MemData};
 use crate::mode::{self, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, S_ISGID, S_ISUID, S_ISVTX};
 use crate::{
     Attr, Cred, DirEntry, Errno, Ext, MountInfo, NAME_MAX, Node, PAGE_SIZE, Result, Timespec,
@@ -31,9 +32,6 @@ pub enum TimeSet {
     At(Timespec),
 }
 
-/// A file's data pages by page index.
-type Pages = BTreeMap<u64, Box<[u8]>>;
-
 struct Meta {
     mode: u32,
     uid: u32,
@@ -54,7 +52,7 @@ enum Body {
     },
     File {
         /// Sparse: a page that was never written reads as zeros and costs nothing.
-        pages: BTreeMap<u64, Box<[u8]>>,
+        data: Box<dyn FileData>,
         size: u64,
     },
     Symlink(Vec<u8>),
@@ -83,6 +81,8 @@ pub struct Vfs {
     next_dev: u64,
     pub(crate) mounts: Vec<Mount>,
     clock: fn() -> Timespec,
+    /// Makes the storage of a new regular file.
+    new_data: fn() -> Option<Box<dyn FileData>>,
     /// Pages held by file data, and the most all tmpfs instances may hold (`ENOSPC` beyond).
     pages: usize,
     pub max_pages: usize,
@@ -93,14 +93,23 @@ fn ts_le(a: Timespec, b: Timespec) -> bool {
 }
 
 impl Vfs {
-    /// A table with one tmpfs instance, mounted as `/`.
+    /// A table with one tmpfs instance, mounted as `/`; file data on the heap.
     pub fn new(clock: fn() -> Timespec) -> Vfs {
+        Self::with_storage(clock, MemData::boxed)
+    }
+
+    /// Like `new`, with file data kept where `new_data` puts it.
+    pub fn with_storage(
+        clock: fn() -> Timespec,
+        new_data: fn() -> Option<Box<dyn FileData>>,
+    ) -> Vfs {
         let mut v = Vfs {
             inodes: BTreeMap::new(),
             next_ino: 1,
             next_dev: 1,
             mounts: Vec::new(),
             clock,
+            new_data,
             pages: 0,
             max_pages: usize::MAX,
         };
@@ -198,7 +207,7 @@ impl Vfs {
                 let i = self.get(ino)?;
                 let m = &i.meta;
                 let (size, pages) = match &i.body {
-                    Body::File { pages, size } => (*size, pages.len() as u64),
+                    Body::File { data, size } => (*size, data.pages() as u64),
                     Body::Symlink(t) => (t.len() as u64, 0),
                     // tmpfs reports directories by their entry count, in "bytes" of 20 each.
                     Body::Dir { entries, .. } => ((entries.len() as u64 + 2) * 20, 0),
@@ -361,9 +370,9 @@ impl Vfs {
         });
         if dead
             && let Some(i) = self.inodes.remove(&ino)
-            && let Body::File { pages, .. } = i.body
+            && let Body::File { data, .. } = i.body
         {
-            self.pages -= pages.len();
+            self.pages = self.pages.saturating_sub(data.pages());
         }
     }
 
@@ -555,7 +564,7 @@ impl Vfs {
                 S_IFREG | perm,
                 0,
                 Body::File {
-                    pages: BTreeMap::new(),
+                    data: (self.new_data)().ok_or(Errno::ENOSPC)?,
                     size: 0,
                 },
             ),
@@ -871,35 +880,34 @@ impl Vfs {
 
     // ---- file data -----------------------------------------------------------------------
 
-    fn file_mut(&mut self, node: Node) -> Result<(&mut Pages, &mut u64, &mut Meta)> {
+    fn file_mut(&mut self, node: Node) -> Result<(&mut Box<dyn FileData>, &mut u64, &mut Meta)> {
         let ino = mem_only(node, Errno::EINVAL)?;
         let i = self.get_mut(ino)?;
         match &mut i.body {
-            Body::File { pages, size } => Ok((pages, size, &mut i.meta)),
+            Body::File { data, size } => Ok((data, size, &mut i.meta)),
             Body::Dir { .. } => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// The storage of a regular file (the kernel maps its VM object).
+    pub fn file_data(&self, node: Node) -> Result<&dyn FileData> {
+        let ino = mem_only(node, Errno::ENODEV)?;
+        match &self.get(ino)?.body {
+            Body::File { data, .. } => Ok(data.as_ref()),
+            _ => Err(Errno::ENODEV),
         }
     }
 
     /// Read from offset `off`; returns the bytes copied (0 at or past the end).
     pub fn read(&mut self, node: Node, off: u64, out: &mut [u8]) -> Result<usize> {
         let now = self.now();
-        let (pages, size, meta) = self.file_mut(node)?;
+        let (data, size, meta) = self.file_mut(node)?;
         if off >= *size {
             return Ok(0);
         }
         let n = out.len().min((*size - off) as usize);
-        let mut done = 0;
-        while done < n {
-            let pos = off + done as u64;
-            let (pg, in_pg) = (pos / PAGE_SIZE as u64, (pos % PAGE_SIZE as u64) as usize);
-            let k = (PAGE_SIZE - in_pg).min(n - done);
-            match pages.get(&pg) {
-                Some(p) => out[done..done + k].copy_from_slice(&p[in_pg..in_pg + k]),
-                None => out[done..done + k].fill(0),
-            }
-            done += k;
-        }
+        data.read(off, &mut out[..n]);
         // relatime: the access time moves when it is older than the last change.
         if ts_le(meta.atime, meta.mtime) || ts_le(meta.atime, meta.ctime) {
             meta.atime = now;
@@ -919,27 +927,10 @@ impl Vfs {
         }
         let now = self.now();
         let budget = self.max_pages.saturating_sub(self.pages);
-        let mut added = 0usize;
-        let (pages, size, meta) = self.file_mut(node)?;
-        let mut done = 0;
-        while done < src.len() {
-            let pos = off + done as u64;
-            let (pg, in_pg) = (pos / PAGE_SIZE as u64, (pos % PAGE_SIZE as u64) as usize);
-            let k = (PAGE_SIZE - in_pg).min(src.len() - done);
-            if let alloc::collections::btree_map::Entry::Vacant(slot) = pages.entry(pg) {
-                let mut v = Vec::new();
-                if added >= budget || v.try_reserve_exact(PAGE_SIZE).is_err() {
-                    break;
-                }
-                v.resize(PAGE_SIZE, 0);
-                slot.insert(v.into_boxed_slice());
-                added += 1;
-            }
-            if let Some(p) = pages.get_mut(&pg) {
-                p[in_pg..in_pg + k].copy_from_slice(&src[done..done + k]);
-            }
-            done += k;
-        }
+        let (data, size, meta) = self.file_mut(node)?;
+        let before = data.pages();
+        let done = data.write(off, src, budget);
+        let added = data.pages().saturating_sub(before);
         if done > 0 {
             *size = (*size).max(off + done as u64);
             meta.mtime = now;
@@ -964,23 +955,16 @@ impl Vfs {
             return Err(Errno::EINVAL);
         }
         let now = self.now();
-        let (pages, size, meta) = self.file_mut(node)?;
-        let before = pages.len();
-        let keep = len.div_ceil(PAGE_SIZE as u64);
-        pages.retain(|&pg, _| pg < keep);
-        let tail = (len % PAGE_SIZE as u64) as usize;
-        if tail != 0
-            && let Some(p) = pages.get_mut(&(len / PAGE_SIZE as u64))
-        {
-            p[tail..].fill(0);
-        }
-        let freed = before - pages.len();
+        let (data, size, meta) = self.file_mut(node)?;
+        let before = data.pages();
+        data.truncate(len);
+        let freed = before.saturating_sub(data.pages());
         if *size != len {
             *size = len;
             meta.mtime = now;
             meta.ctime = now;
         }
-        self.pages -= freed;
+        self.pages = self.pages.saturating_sub(freed);
         Ok(())
     }
 

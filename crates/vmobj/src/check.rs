@@ -137,7 +137,7 @@ impl<P> Vm<P> {
         for (i, o) in self.objs.iter().enumerate() {
             let Some(o) = o else { continue };
             let mut expect = core::mem::take(&mut above[i]);
-            if u64::from(o.refs) != area_refs[i] + expect.len() as u64 {
+            if u64::from(o.refs) != area_refs[i] + expect.len() as u64 + u64::from(o.external) {
                 return Err("refcount does not match references");
             }
             if o.refs == 0 {
@@ -154,11 +154,11 @@ impl<P> Vm<P> {
                 ObjKind::Shadow if o.below.is_none() => return Err("shadow without a below"),
                 _ => {}
             }
-            if !expect.is_empty() {
+            if !expect.is_empty() && o.kind.anonymous() {
                 if area_refs[i] != 0 {
                     return Err("area names an object that has shadows");
                 }
-                if o.kind.anonymous() && expect.len() != 2 {
+                if expect.len() != 2 {
                     return Err("shadowed object without exactly two shadows (collapse missed)");
                 }
             }
@@ -180,7 +180,8 @@ impl<P> Vm<P> {
             }
         }
 
-        // Chain-length bound: chain_len(top) <= spaces reaching the chain's bottom.
+        // Chain-length bound: chain_len(top) <= spaces reaching the chain's bottom (not
+        // counting a file object at the bottom: a private file mapping starts at length 2).
         let mut reach: BTreeMap<ObjId, usize> = BTreeMap::new();
         for sp in self.spaces.iter().flatten() {
             let mut mine = BTreeSet::new();
@@ -193,8 +194,12 @@ impl<P> Vm<P> {
         }
         for sp in self.spaces.iter().flatten() {
             for a in sp.areas.values() {
-                let len = self.chain_len(a.object);
                 let bottom = self.chain(a.object).last().map(|(id, _)| id);
+                let on_file = bottom
+                    .and_then(|b| self.obj(b))
+                    .is_some_and(|o| !o.kind.anonymous());
+                let len =
+                    self.chain_len(a.object) - usize::from(on_file && self.chain_len(a.object) > 1);
                 let spaces = bottom.and_then(|b| reach.get(&b)).copied().unwrap_or(0);
                 if len > spaces {
                     return Err("chain longer than the number of spaces sharing it");

@@ -53,8 +53,11 @@
 //! `B` that `S` shadows are dropped, `S` adopts `B.below` (becoming `Anon` if that is
 //! none), and `B` is freed. This is applied eagerly wherever a reference is dropped
 //! (`destroy`, `unmap`, `protect` coalescing) and again on the chain walked by `fault`
-//! (where it normally finds nothing left to do). `File` and `Phys` objects are declared
-//! for later; they are never absorbed and nothing in this crate creates them yet.
+//! (where it normally finds nothing left to do). `File` objects hold a file's pages and
+//! one external reference for the file itself; a shared mapping names the file object, a
+//! private one names a fresh shadow over it, so copy-on-write of file pages is the same
+//! mechanism as for fork. They are never absorbed (see `file.rs`). `Phys` is declared for
+//! later.
 //!
 //! # Invariants (verified by [`Vm::check`])
 //!
@@ -98,6 +101,7 @@ extern crate alloc;
 
 mod check;
 mod fault;
+mod file;
 mod fork;
 mod obj;
 mod space;
@@ -128,6 +132,12 @@ impl ObjId {
     pub fn index(self) -> u32 {
         self.0
     }
+
+    /// The id with arena index `i` (for callers that keep ids as numbers, like the file
+    /// system's storage handle). An index naming no live object makes every call fail.
+    pub fn from_index(i: u32) -> ObjId {
+        ObjId(i)
+    }
 }
 
 /// Identifies an address space (reused after the space is destroyed).
@@ -148,7 +158,8 @@ pub enum ObjKind {
     Anon,
     /// Private copy-on-write overlay over `below`.
     Shadow,
-    /// Page cache of a file (declared for later; never created here).
+    /// The pages of a file (tmpfs keeps file data here, so a shared mapping and `write`
+    /// see the same pages). Created by [`Vm::new_file`]; never absorbed by a collapse.
     File {
         /// File identifier.
         file: u64,
@@ -289,6 +300,8 @@ struct Obj<P> {
     refs: u32,
     /// The shadows whose `below` is this object (at most two for anonymous objects).
     above: Vec<ObjId>,
+    /// References from outside the model, counted in `refs`: a file object's file.
+    external: u32,
 }
 
 struct Space {

@@ -67,6 +67,7 @@ impl<P> Vm<P> {
             pages: BTreeMap::new(),
             refs,
             above: Vec::new(),
+            external: 0,
         };
         let id = match self.free_objs.pop() {
             Some(i) => match self.objs.get_mut(i as usize) {

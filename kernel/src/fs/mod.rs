@@ -49,7 +49,8 @@ pub fn boot_time() -> Timespec {
 pub fn lock() -> SpinGuard<'static, Vfs> {
     let mut v = VFS
         .call_once(|| {
-            let mut v = Vfs::new(clock);
+            // File data lives in VM file objects, so shared mappings and read/write agree.
+            let mut v = Vfs::with_storage(clock, crate::vm::VmFile::boxed);
             // tmpfs's default limit on Linux: half of RAM.
             v.max_pages = (hal::mem::frames::stats().total / 2) as usize;
             SpinLock::new(v)

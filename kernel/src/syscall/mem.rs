@@ -65,14 +65,7 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
     match file {
         None => vm.add_anon(start, start + len, prot, shared)?,
         Some(f) => {
-            // The file's bytes are copied in while the area is writable, then it gets its
-            // rights. See `file_contents` for what this means for MAP_SHARED.
-            vm.add_anon(start, start + len, Prot::RW, shared)?;
-            if let Err(e) = vm.write_bytes(start, &f.data) {
-                let _ = vm.unmap(start, start + len);
-                return Err(e);
-            }
-            vm.protect(start, start + len, prot)?;
+            vm.add_file(start, start + len, prot, shared, f.object, off / PAGE)?;
             vm.name_range(crate::vm::MapName {
                 start,
                 end: start + len,
@@ -87,19 +80,16 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
 }
 
 struct FileMap {
-    data: alloc::vec::Vec<u8>,
+    /// The file's VM object.
+    object: u64,
     path: alloc::vec::Vec<u8>,
     dev: u64,
     ino: u64,
 }
 
-/// The bytes a file mapping starts with: [off, off + len) of a regular file, short at its end
-/// (the rest of the mapping reads as zeros).
-///
-/// Tine has no page cache yet, so a file mapping is a copy made at mmap time: private mappings
-/// behave as on Linux until the file is changed underneath them, and shared mappings are
-/// allowed read-only (a writable shared file mapping gets ENODEV rather than a copy whose
-/// writes would never reach the file).
+/// What a file mapping maps: the VM object holding a regular file's pages (tmpfs keeps file
+/// data there), so shared mappings see and make the same bytes as read and write, and
+/// private ones copy a page at its first write.
 fn file_contents(
     t: &Task,
     fd: i32,
@@ -119,28 +109,20 @@ fn file_contents(
     if !f.readable() {
         return Err(Errno::EACCES);
     }
-    if shared && prot & PROT_WRITE != 0 {
-        if !f.writable() {
-            return Err(Errno::EACCES);
-        }
-        return Err(Errno::ENODEV);
+    if shared && prot & PROT_WRITE != 0 && !f.writable() {
+        return Err(Errno::EACCES);
     }
+    off.checked_add(len).ok_or(Errno::EOVERFLOW)?;
     let procfs = crate::fs::proc::Procfs { caller: t.proc.pid };
-    let mut v = crate::fs::lock();
+    let v = crate::fs::lock();
     let attr = v.attr(node, &procfs)?;
     if !vfs::mode::is_reg(attr.mode) {
         return Err(Errno::ENODEV);
     }
-    off.checked_add(len).ok_or(Errno::EOVERFLOW)?;
-    let n = attr.size.saturating_sub(off).min(len) as usize;
-    let mut data = alloc::vec::Vec::new();
-    data.try_reserve_exact(n).map_err(|_| Errno::ENOMEM)?;
-    data.resize(n, 0);
-    let got = v.read(node, off, &mut data)?;
-    data.truncate(got);
+    let object = v.file_data(node)?.object().ok_or(Errno::ENODEV)?;
     let path = crate::fs::file::describe(&v, &f, &procfs);
     Ok(FileMap {
-        data,
+        object,
         path,
         dev: attr.dev,
         ino: attr.ino,

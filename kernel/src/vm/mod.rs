@@ -245,6 +245,32 @@ impl AddressSpace {
         self.add_anon(start, end, prot, false)
     }
 
+    /// Map pages of a file's VM object (`FileData::object`) at [start, end), starting at
+    /// file page `offset`: shared mappings use the file's pages, private ones copy on write.
+    pub fn add_file(
+        &mut self,
+        start: u64,
+        end: u64,
+        prot: Prot,
+        shared: bool,
+        object: u64,
+        offset: u64,
+    ) -> Result<(), Errno> {
+        if !start.is_multiple_of(PAGE)
+            || !end.is_multiple_of(PAGE)
+            || start >= end
+            || end > USER_END
+            || start < MMAP_MIN_ADDR
+        {
+            return Err(Errno::EINVAL);
+        }
+        if self.overlaps(start, end) {
+            return Err(Errno::EEXIST);
+        }
+        let obj = vmobj::ObjId::from_index(u32::try_from(object).map_err(|_| Errno::EINVAL)?);
+        with_vm(|vm| vm.map_file(self.space, start, end, prot, shared, obj, offset)).map_err(errno)
+    }
+
     /// Add an anonymous area; `shared` areas keep one object across fork (MAP_SHARED).
     pub fn add_anon(
         &mut self,
@@ -332,8 +358,17 @@ impl AddressSpace {
                     let _ = self.pt.unmap_user(va);
                 }
             } else {
+                // Private pages go; what is below shows again: zeros for anonymous memory,
+                // the file's bytes for a private file mapping.
+                let file = with_vm(|vm| vm.file_at(self.space, s));
                 self.unmap(s, e)?;
-                self.add_anon(s, e, prot, false)?;
+                match file {
+                    Some((obj, idx)) => {
+                        with_vm(|vm| vm.map_file(self.space, s, e, prot, false, obj, idx))
+                            .map_err(errno)?;
+                    }
+                    None => self.add_anon(s, e, prot, false)?,
+                }
             }
         }
         Ok(())
@@ -495,4 +530,86 @@ pub fn total_object_pages() -> usize {
 #[cfg_attr(not(feature = "ktest"), allow(dead_code))]
 pub fn max_chain_len() -> usize {
     with_vm(|vm| vm.max_chain_len())
+}
+
+/// tmpfs file data kept in a VM file object: `read`/`write` use the same frames a
+/// `MAP_SHARED` mapping of the file maps (see vmobj's `file.rs`). Lock order: the VFS lock,
+/// then the VM objects' lock (fault handling takes only the latter).
+pub struct VmFile {
+    obj: vmobj::ObjId,
+}
+
+impl VmFile {
+    /// Storage for a new regular file (the VFS's `new_data` hook).
+    pub fn boxed() -> Option<alloc::boxed::Box<dyn vfs::FileData>> {
+        let obj = with_vm(|vm| vm.new_file(0)).ok()?;
+        Some(alloc::boxed::Box::new(VmFile { obj }))
+    }
+}
+
+impl vfs::FileData for VmFile {
+    fn read(&self, off: u64, out: &mut [u8]) {
+        with_vm(|vm| {
+            let mut at = 0;
+            for (pg, in_pg, k) in vfs::data::pieces(off, out.len()) {
+                match vm.file_page(self.obj, pg) {
+                    Some(f) => f.read(in_pg, &mut out[at..at + k]),
+                    None => out[at..at + k].fill(0),
+                }
+                at += k;
+            }
+        })
+    }
+
+    fn write(&mut self, off: u64, src: &[u8], budget: usize) -> usize {
+        with_vm(|vm| {
+            let before = vm.file_pages(self.obj);
+            let mut at = 0;
+            for (pg, in_pg, k) in vfs::data::pieces(off, src.len()) {
+                let new = vm.file_page(self.obj, pg).is_none();
+                if new && vm.file_pages(self.obj) - before >= budget {
+                    break;
+                }
+                match vm.file_page_mut(&mut Frames, self.obj, pg) {
+                    Ok(f) => f.write(in_pg, &src[at..at + k]),
+                    Err(_) => break,
+                }
+                at += k;
+            }
+            at
+        })
+    }
+
+    fn truncate(&mut self, len: u64) {
+        let keep = len.div_ceil(PAGE);
+        with_vm(|vm| {
+            if vm.file_truncate(self.obj, keep) == 0 && vm.file_mapped(self.obj) {
+                // Mapped pages cannot be freed yet; they must at least not bring old bytes
+                // back if the file grows again.
+                for f in vm.file_pages_from(self.obj, keep) {
+                    f.write(0, &[0u8; PAGE as usize]);
+                }
+            }
+            let tail = (len % PAGE) as usize;
+            if tail != 0
+                && let Some(f) = vm.file_page(self.obj, len / PAGE)
+            {
+                f.write(tail, &[0u8; PAGE as usize][tail..]);
+            }
+        })
+    }
+
+    fn pages(&self) -> usize {
+        with_vm(|vm| vm.file_pages(self.obj))
+    }
+
+    fn object(&self) -> Option<u64> {
+        Some(u64::from(self.obj.index()))
+    }
+}
+
+impl Drop for VmFile {
+    fn drop(&mut self) {
+        with_vm(|vm| vm.release_file(self.obj));
+    }
 }

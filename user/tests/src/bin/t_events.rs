@@ -1354,6 +1354,73 @@ fn mapping(r: &mut Report) {
     }
 }
 
+/// MAP_SHARED|PROT_WRITE file mappings: writes through the mapping reach the file (and a
+/// forked child's too), writes to the file show in the mapping, two mappings see each other,
+/// the data outlives the mapping.
+fn shared_mapping(r: &mut Report) {
+    let Ok(fd) = open("s", libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC) else {
+        r.fail("shared_setup", "open failed");
+        return;
+    };
+    if sc!(libc::SYS_ftruncate, fd, 2 * PAGE).is_err() {
+        r.fail("shared_setup", "ftruncate failed");
+        return;
+    }
+    let rw = libc::PROT_READ | libc::PROT_WRITE;
+    let (a, b) = match (
+        mmap(2 * PAGE, rw, libc::MAP_SHARED, fd, 0),
+        mmap(PAGE, libc::PROT_READ, libc::MAP_SHARED, fd, PAGE as i64),
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (x, y) => {
+            r.fail("mmap_shared_write", format!("mmap: {x:?} {y:?}"));
+            return;
+        }
+    };
+    r.pass("mmap_shared_write");
+    let m = mapped(a, 2 * PAGE);
+    let second = mapped(b, PAGE);
+    m[..5].copy_from_slice(b"hello");
+    m[PAGE + 1] = 7;
+    r.eq(
+        "mmap_shared_write_reaches_file",
+        pread(fd, 5, 0),
+        Ok(b"hello".to_vec()),
+    );
+    r.eq("mmap_shared_second_mapping_sees_write", second[1], 7);
+    let w = sc!(libc::SYS_pwrite64, fd, b"WORLD".as_ptr(), 5, 10);
+    r.check(
+        "mmap_shared_sees_file_write",
+        w == Ok(5) && &m[10..15] == b"WORLD",
+        || format!("pwrite {w:?}, mapping {:?}", &m[10..15]),
+    );
+    let child = spawn(move || {
+        let m = mapped(a, 2 * PAGE);
+        m[20] = 42;
+        0
+    });
+    let st = usertests::reap(child);
+    r.check(
+        "mmap_shared_child_write_in_file",
+        st == Ok(0) && pread(fd, 1, 20) == Ok(vec![42]),
+        || format!("child {st:?}, file {:?}", pread(fd, 1, 20)),
+    );
+    r.eq(
+        "msync_shared",
+        sc!(libc::SYS_msync, a, 2 * PAGE, libc::MS_SYNC),
+        Ok(0),
+    );
+    munmap(a, 2 * PAGE);
+    munmap(b, PAGE);
+    let after = pread(fd, 21, 0);
+    let mut want = vec![0u8; 21];
+    want[..5].copy_from_slice(b"hello");
+    want[10..15].copy_from_slice(b"WORLD");
+    want[20] = 42;
+    r.eq("mmap_shared_survives_munmap", after, Ok(want));
+    let _ = close(fd);
+}
+
 fn main() {
     let mut r = Report::new("t_events");
     // SAFETY: setting a signal's disposition to SIG_IGN installs no handler.
@@ -1379,6 +1446,7 @@ fn main() {
     sockets(&mut r);
     copying(&mut r);
     mapping(&mut r);
+    shared_mapping(&mut r);
     let root = cs("/");
     let _ = sc!(libc::SYS_chdir, root.as_ptr());
     rm_rf(&dir);
