@@ -302,7 +302,14 @@ fn mounts_are_crossed_both_ways() {
         v.attr(t, &NoExt).unwrap().dev,
         v.attr(v.root(), &NoExt).unwrap().dev
     );
+    // Busy while something inside is held (an open file, a cwd).
+    v.hold(t);
+    let inner = look(&v, b"/mnt/sub").unwrap();
+    v.hold(inner);
+    assert_eq!(v.umount(t), Err(Errno::EBUSY));
+    v.release(inner);
     v.umount(t).unwrap();
+    v.release(t);
     assert_eq!(cat(&mut v, b"/mnt/hidden"), b"under");
     assert_eq!(v.umount(t), Err(Errno::EINVAL));
 }

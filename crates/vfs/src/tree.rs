@@ -1021,9 +1021,25 @@ impl Vfs {
                 return Err(Errno::EBUSY);
             }
         }
+        if self.in_use(root) {
+            return Err(Errno::EBUSY);
+        }
         let m = self.mounts.remove(i);
         self.release(m.at);
         Ok(())
+    }
+
+    /// Whether anything in the tmpfs instance rooted at `root` is held (open, a cwd) beyond
+    /// the one hold the caller keeps on the root for the mount itself.
+    fn in_use(&self, root: Node) -> bool {
+        let Node::Mem(r) = root else { return false };
+        let Some(dev) = self.inodes.get(&r).map(|i| i.meta.dev) else {
+            return false;
+        };
+        self.inodes
+            .iter()
+            .filter(|(_, i)| i.meta.dev == dev)
+            .any(|(&ino, i)| i.opens > u32::from(ino == r))
     }
 
     /// Which mount a node belongs to, by walking up to a mount root (memory nodes only).

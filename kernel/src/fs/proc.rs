@@ -141,7 +141,7 @@ impl Ext for Procfs {
             P_FD => {
                 let fd = parse_num(name).ok_or(Errno::ENOENT)? as i32;
                 process(pid_of(dir))?
-                    .fds
+                    .fds()
                     .lock()
                     .get(fd)
                     .map_err(|_| Errno::ENOENT)?;
@@ -195,7 +195,7 @@ impl Ext for Procfs {
         // A descriptor's link shows its access mode, as on Linux (lr-x, l-wx, lrwx).
         let mode = if kind(node) == P_FD_LINK {
             let f = process(pid)?
-                .fds
+                .fds()
                 .lock()
                 .get(fd_of(node))
                 .map_err(|_| Errno::ENOENT)?;
@@ -245,7 +245,7 @@ impl Ext for Procfs {
             }
             P_FD_LINK => {
                 let f = process(pid)?
-                    .fds
+                    .fds()
                     .lock()
                     .get(fd_of(node))
                     .map_err(|_| Errno::ENOENT)?;
@@ -280,7 +280,7 @@ impl Ext for Procfs {
                 }
             }
             P_FD => {
-                let fds = process(pid_of(dir))?.fds.lock().list();
+                let fds = process(pid_of(dir))?.fds().lock().list();
                 for (fd, _) in fds {
                     push(
                         format!("{fd}").into_bytes(),

@@ -110,7 +110,9 @@ pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
     if args.flags & CLONE_THREAD != 0 {
         return clone_thread(task, args);
     }
+    const CLONE_FILES: u64 = 0x400;
     let supported = 0xff
+        | CLONE_FILES
         | CLONE_VFORK
         | CLONE_VM
         | CLONE_PARENT_SETTID
@@ -135,6 +137,9 @@ pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
         vm.as_mut().ok_or(Errno::EFAULT)?.fork()?
     };
     let child = Process::new(Some(&task.proc), Some(child_vm))?;
+    if args.flags & CLONE_FILES != 0 {
+        child.share_files(&task.proc);
+    }
     let mut ctx = task.ctx.try_clone().ok_or(Errno::ENOMEM)?;
     ctx.rax = 0;
     if args.stack != 0 {

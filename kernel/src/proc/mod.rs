@@ -80,7 +80,8 @@ pub struct Process {
     pub environ: SpinLock<Vec<u8>>,
     /// Monotonic time of creation.
     pub start_ns: u64,
-    pub fds: SpinLock<FdTable>,
+    /// The descriptor table: its own object, copied by fork and shared by CLONE_FILES.
+    files: SpinLock<Arc<SpinLock<FdTable>>>,
     /// Signal dispositions as set by rt_sigaction (raw `struct sigaction` bytes) and the mask;
     /// kept so programs can read back what they set — delivery comes with the signals issue.
     pub sigactions: SpinLock<[[u8; 32]; 64]>,
@@ -168,7 +169,7 @@ impl Process {
         };
         let mut table = TABLE.lock();
         let pid = alloc_pid(&table).ok_or(Errno::EAGAIN)?;
-        let fds = parent.map_or_else(FdTable::with_console, |p| p.fds.lock().clone());
+        let fds = parent.map_or_else(FdTable::with_console, |p| p.fds().lock().clone());
         let sigactions = parent.map_or([[0u8; 32]; 64], |p| *p.sigactions.lock());
         let sigmask = parent.map_or(0, |p| p.sigmask.load(Ordering::Relaxed));
         let (creds, umask, rlimits, comm, pgid, sid) = match parent {
@@ -206,7 +207,7 @@ impl Process {
             cmdline: SpinLock::new(parent.map(|p| p.cmdline.lock().clone()).unwrap_or_default()),
             environ: SpinLock::new(parent.map(|p| p.environ.lock().clone()).unwrap_or_default()),
             start_ns: crate::time::monotonic_ns(),
-            fds: SpinLock::new(fds),
+            files: SpinLock::new(Arc::new(SpinLock::new(fds))),
             sigactions: SpinLock::new(sigactions),
             sigmask: AtomicU64::new(sigmask),
             nice: core::sync::atomic::AtomicI32::new(
@@ -225,6 +226,29 @@ impl Process {
             parent.children.lock().push(p.clone());
         }
         Ok(p)
+    }
+
+    /// The descriptor table (shared with other processes after `clone(CLONE_FILES)`).
+    pub fn fds(&self) -> Arc<SpinLock<FdTable>> {
+        self.files.lock().clone()
+    }
+
+    /// `CLONE_FILES`: use `other`'s descriptor table instead of a copy.
+    pub fn share_files(&self, other: &Process) {
+        let shared = other.fds();
+        let old = core::mem::replace(&mut *self.files.lock(), shared);
+        drop(old);
+    }
+
+    /// execve: a table shared through CLONE_FILES becomes this process's own copy.
+    pub fn unshare_files(&self) {
+        let mut f = self.files.lock();
+        if Arc::strong_count(&f) > 1 {
+            let copy = f.lock().clone();
+            let old = core::mem::replace(&mut *f, Arc::new(SpinLock::new(copy)));
+            drop(f);
+            drop(old);
+        }
     }
 
     pub fn ppid(&self) -> Pid {
@@ -274,7 +298,11 @@ impl Process {
         let vm = self.vm.lock().take();
         drop(vm);
         // Close every descriptor, as exit does on Linux.
-        let fds = core::mem::take(&mut *self.fds.lock());
+        // Drop this process's hold on its descriptor table (the files close with the last).
+        let fds = core::mem::replace(
+            &mut *self.files.lock(),
+            Arc::new(SpinLock::new(FdTable::default())),
+        );
         drop(fds);
         if self.pid == 1 {
             init_exited(status);

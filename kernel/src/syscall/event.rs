@@ -209,7 +209,8 @@ pub fn socketpair(t: &mut Task, a: Args) -> Result {
     let cloexec = flags & SOCK_CLOEXEC != 0;
     let limit = nofile_limit(t);
     let (a0, a1) = {
-        let mut fds = t.proc.fds.lock();
+        let table = t.proc.fds();
+        let mut fds = table.lock();
         let a0 = fds.install(fx, cloexec, 0, limit)?;
         match fds.install(fy, cloexec, 0, limit) {
             Ok(a1) => (a0, a1),
@@ -223,7 +224,8 @@ pub fn socketpair(t: &mut Task, a: Args) -> Result {
     b[..4].copy_from_slice(&a0.to_le_bytes());
     b[4..].copy_from_slice(&a1.to_le_bytes());
     if let Err(e) = t.write_user(sv, &b) {
-        let mut fds = t.proc.fds.lock();
+        let table = t.proc.fds();
+        let mut fds = table.lock();
         let _ = fds.take(a0);
         let _ = fds.take(a1);
         return Err(e);

@@ -29,12 +29,12 @@ pub fn nofile_limit(t: &Task) -> usize {
 }
 
 pub fn file(t: &Task, fd: i32) -> core::result::Result<Arc<File>, Errno> {
-    t.proc.fds.lock().get(fd)
+    t.proc.fds().lock().get(fd)
 }
 
 pub fn install(t: &Task, f: Arc<File>, cloexec: bool) -> Result {
     let limit = nofile_limit(t);
-    Ok(t.proc.fds.lock().install(f, cloexec, 0, limit)? as u64)
+    Ok(t.proc.fds().lock().install(f, cloexec, 0, limit)? as u64)
 }
 
 fn procfs(t: &Task) -> Procfs {
@@ -383,7 +383,7 @@ pub fn lseek(t: &mut Task, a: Args) -> Result {
 }
 
 pub fn close(t: &mut Task, a: Args) -> Result {
-    let f = t.proc.fds.lock().take(a.i32(0))?;
+    let f = t.proc.fds().lock().take(a.i32(0))?;
     drop(f);
     Ok(0)
 }
@@ -399,7 +399,8 @@ pub fn dup2(t: &mut Task, old: i32, new: i32, flags: u32, is_dup3: bool) -> Resu
         return Err(Errno::EINVAL);
     }
     let replaced = {
-        let mut fds = t.proc.fds.lock();
+        let table = t.proc.fds();
+        let mut fds = table.lock();
         if old == new {
             fds.get(old)?;
             // dup3 refuses equal descriptors; dup2 returns the descriptor.
@@ -435,9 +436,9 @@ pub fn fcntl(t: &mut Task, a: Args) -> Result {
     let fd = a.i32(0);
     let limit = nofile_limit(t);
     match a.u32(1) {
-        F_GETFD => Ok(u64::from(t.proc.fds.lock().cloexec(fd)?)),
+        F_GETFD => Ok(u64::from(t.proc.fds().lock().cloexec(fd)?)),
         F_SETFD => {
-            t.proc.fds.lock().set_cloexec(fd, a.0[2] & 1 != 0)?;
+            t.proc.fds().lock().set_cloexec(fd, a.0[2] & 1 != 0)?;
             Ok(0)
         }
         F_GETFL => Ok(u64::from(file(t, fd)?.flags() | file::O_LARGEFILE)),
@@ -452,7 +453,7 @@ pub fn fcntl(t: &mut Task, a: Args) -> Result {
                 .filter(|&m| m < limit)
                 .ok_or(Errno::EINVAL)?;
             Ok(t.proc
-                .fds
+                .fds()
                 .lock()
                 .install(f, cmd == F_DUPFD_CLOEXEC, min, limit)? as u64)
         }
@@ -501,7 +502,7 @@ pub fn ioctl(t: &mut Task, a: Args) -> Result {
     let f = file(t, fd)?;
     match a.u32(1) {
         FIOCLEX | FIONCLEX => {
-            t.proc.fds.lock().set_cloexec(fd, a.u32(1) == FIOCLEX)?;
+            t.proc.fds().lock().set_cloexec(fd, a.u32(1) == FIOCLEX)?;
             return Ok(0);
         }
         FIONBIO => {
@@ -563,7 +564,8 @@ pub fn pipe2(t: &mut Task, fds_ptr: u64, flags: u32) -> Result {
     let cloexec = flags & file::O_CLOEXEC != 0;
     let limit = nofile_limit(t);
     let (rfd, wfd) = {
-        let mut fds = t.proc.fds.lock();
+        let table = t.proc.fds();
+        let mut fds = table.lock();
         let rfd = fds.install(r, cloexec, 0, limit)?;
         match fds.install(w, cloexec, 0, limit) {
             Ok(wfd) => (rfd, wfd),
@@ -577,7 +579,8 @@ pub fn pipe2(t: &mut Task, fds_ptr: u64, flags: u32) -> Result {
     b[..4].copy_from_slice(&rfd.to_le_bytes());
     b[4..].copy_from_slice(&wfd.to_le_bytes());
     if let Err(e) = t.write_user(fds_ptr, &b) {
-        let mut fds = t.proc.fds.lock();
+        let table = t.proc.fds();
+        let mut fds = table.lock();
         let _ = fds.take(rfd);
         let _ = fds.take(wfd);
         return Err(e);

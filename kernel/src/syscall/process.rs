@@ -70,7 +70,8 @@ pub fn execve(t: &mut Task, a: Args) -> Result {
     let argv = string_array(t, a.0[1])?;
     let envp = string_array(t, a.0[2])?;
     exec::execve(t, path, argv, envp)?;
-    let closed = t.proc.fds.lock().close_on_exec();
+    t.proc.unshare_files();
+    let closed = t.proc.fds().lock().close_on_exec();
     drop(closed);
     Ok(0)
 }

@@ -1485,6 +1485,49 @@ fn devices(r: &mut Report) {
     );
 }
 
+/// A child made by clone(CLONE_FILES) shares the descriptor table: what it opens is open in
+/// the parent; a plain fork child's opens are its own.
+fn clone_files(r: &mut Report) {
+    for (check, flags, shared) in [
+        (
+            "clone_files_shares_table",
+            libc::CLONE_FILES | libc::SIGCHLD,
+            true,
+        ),
+        ("fork_copies_table", libc::SIGCHLD, false),
+    ] {
+        // SAFETY: without CLONE_VM the child runs on a copy-on-write copy of this stack, as
+        // after fork; it only makes raw system calls and exits.
+        let pid = unsafe { libc::syscall(libc::SYS_clone, flags as libc::c_long, 0, 0, 0, 0) };
+        if pid == 0 {
+            let p = cs("/dev/null");
+            let fd =
+                sc!(libc::SYS_openat, libc::AT_FDCWD, p.as_ptr(), libc::O_RDONLY).unwrap_or(-1);
+            // SAFETY: ends the child at once.
+            unsafe { libc::_exit(fd as c_int) };
+        }
+        if pid < 0 {
+            r.fail(check, format!("clone: {}", errname(usertests::errno())));
+            continue;
+        }
+        let status = usertests::reap(pid as libc::pid_t);
+        let fd = match status.map(|s| (s >> 8) & 0xff) {
+            Ok(fd) if fd > 2 => fd,
+            other => {
+                r.fail(check, format!("child status {other:?}"));
+                continue;
+            }
+        };
+        let open = sc!(libc::SYS_fcntl, fd, libc::F_GETFD).is_ok();
+        r.check(check, open == shared, || {
+            format!("fd {fd} open in parent: {open}")
+        });
+        if open {
+            let _ = sc!(libc::SYS_close, fd);
+        }
+    }
+}
+
 fn main() {
     let mut r = require_root(Report::new("t_files"));
     umask(0o022);
@@ -1509,6 +1552,7 @@ fn main() {
     accesses(&mut r);
     nofile(&mut r);
     devices(&mut r);
+    clone_files(&mut r);
 
     let root = cs("/");
     let _ = sc!(libc::SYS_chdir, root.as_ptr());
