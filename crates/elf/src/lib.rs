@@ -22,7 +22,7 @@ mod parse;
 mod plan;
 mod read;
 
-pub use parse::parse;
+pub use parse::{parse, parse_head};
 pub use plan::MapStep;
 
 /// Page size used for all alignment decisions.

@@ -102,6 +102,16 @@ impl Phdr {
 /// Parses and validates an executable image.
 pub fn parse(data: &[u8]) -> Result<Executable, ElfError> {
     let file_len = u64::try_from(data.len()).map_err(|_| ElfError::TooBig)?;
+    parse_head(data, file_len)
+}
+
+/// Parses an executable from its first bytes, `head` (which must hold the ELF header, the
+/// program header table and any `PT_INTERP` string), validating segments against the whole
+/// file's length `file_len`. A loader that maps the file instead of reading it uses this.
+pub fn parse_head(data: &[u8], file_len: u64) -> Result<Executable, ElfError> {
+    if (data.len() as u64) > file_len {
+        return Err(ElfError::BadPhdrs);
+    }
     let hdr = header(data)?;
 
     // Program header table: fixed entry size, bounded count, inside the file.

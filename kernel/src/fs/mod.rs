@@ -130,18 +130,6 @@ pub fn anon_file(cred: &vfs::Cred) -> Result<NodeRef, Errno> {
     Ok(r)
 }
 
-/// Whole contents of a regular file (for execve and the initramfs).
-pub fn read_all(node: Node) -> Result<Vec<u8>, Errno> {
-    let mut v = lock();
-    let size = v.attr(node, &proc::Procfs::anon())?.size as usize;
-    let mut data = Vec::new();
-    data.try_reserve_exact(size).map_err(|_| Errno::ENOMEM)?;
-    data.resize(size, 0);
-    let n = v.read(node, 0, &mut data)?;
-    data.truncate(n);
-    Ok(data)
-}
-
 /// Set up the root file system at boot: `/dev` with the standard device nodes (what
 /// devtmpfs gives on Linux), then the initramfs.
 pub fn init() -> initramfs::Stats {

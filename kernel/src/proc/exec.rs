@@ -28,14 +28,20 @@ fn random_pages(max_pages: u64) -> u64 {
     (hal::arch::random_u64() % max_pages.max(1)) * PAGE
 }
 
-/// An executable that passed the checks: its bytes, attributes and absolute path.
+/// Bytes read to parse an executable (ELF and program headers, a `#!` line).
+const HEAD: usize = 16 * 1024;
+
+/// An executable that passed the checks: its first bytes, attributes, absolute path, and the
+/// VM object holding its pages (segments are mapped from it, not copied).
 struct Image {
-    data: Vec<u8>,
+    head: Vec<u8>,
     attr: vfs::Attr,
     path: Vec<u8>,
+    node: crate::fs::NodeRef,
+    object: u64,
 }
 
-/// Look up an executable file, check that it may be executed and read it.
+/// Look up an executable file, check that it may be executed and read its head.
 fn open_exec(task: &Task, path: &[u8]) -> Result<Image, Errno> {
     let creds = task.proc.creds.lock().clone();
     let cred = vfs::Cred {
@@ -53,17 +59,9 @@ fn open_exec(task: &Task, path: &[u8]) -> Result<Image, Errno> {
         cred,
         ext: &procfs,
     };
-    let (node, attr, abs) = {
-        let v = crate::fs::lock();
-        let (node, parent) = v.resolve_final(&w, path)?;
-        let attr = v.attr(node, &procfs)?;
-        let mut abs = v.path_of(parent.dir, root, &procfs).unwrap_or_default();
-        if abs != b"/" {
-            abs.push(b'/');
-        }
-        abs.extend_from_slice(&parent.name);
-        (node, attr, abs)
-    };
+    let mut v = crate::fs::lock();
+    let (node, parent) = v.resolve_final(&w, path)?;
+    let attr = v.attr(node, &procfs)?;
     if !vfs::mode::is_reg(attr.mode) || matches!(node, vfs::Node::Ext { .. }) {
         return Err(Errno::EACCES);
     }
@@ -71,12 +69,33 @@ fn open_exec(task: &Task, path: &[u8]) -> Result<Image, Errno> {
     if !cred.may(&attr, vfs::mode::X_OK) {
         return Err(Errno::EACCES);
     }
-    let data = crate::fs::read_all(node)?;
+    let mut abs = v.path_of(parent.dir, root, &procfs).unwrap_or_default();
+    if abs != b"/" {
+        abs.push(b'/');
+    }
+    abs.extend_from_slice(&parent.name);
+    let object = v.file_data(node)?.object().ok_or(Errno::ENOEXEC)?;
+    let mut head = alloc::vec![0u8; (attr.size as usize).min(HEAD)];
+    let n = v.read(node, 0, &mut head)?;
+    head.truncate(n);
+    let node = crate::fs::NodeRef::new(&mut v, node);
     Ok(Image {
-        data,
+        head,
         attr,
         path: abs,
+        node,
+        object,
     })
+}
+
+/// `len` bytes of the file at `off` (for segment bytes that cannot be mapped).
+fn read_at(node: vfs::Node, off: u64, len: u64) -> Result<Vec<u8>, Errno> {
+    let mut buf = alloc::vec![0u8; len as usize];
+    let n = crate::fs::lock().read(node, off, &mut buf)?;
+    if n != buf.len() {
+        return Err(Errno::ENOEXEC);
+    }
+    Ok(buf)
 }
 
 /// Parse `#!interpreter [one argument]`.
@@ -131,13 +150,13 @@ fn execve_depth(
     depth: u32,
 ) -> Result<(), Errno> {
     let file = open_exec(task, &path)?;
-    let data = file.data;
-    let (file_attr, file_path) = (file.attr, file.path);
+    let data = &file.head;
+    let (file_attr, file_path) = (file.attr, file.path.clone());
     if data.starts_with(b"#!") {
         if depth >= MAX_SHEBANG_DEPTH {
             return Err(Errno::ELOOP);
         }
-        let (interp, arg) = shebang(&data).ok_or(Errno::ENOEXEC)?;
+        let (interp, arg) = shebang(data).ok_or(Errno::ENOEXEC)?;
         // New argv: interpreter, optional argument, the script path, then argv[1..].
         let mut new_argv = Vec::new();
         new_argv.push(interp.clone());
@@ -148,7 +167,7 @@ fn execve_depth(
         new_argv.extend(argv.into_iter().skip(1));
         return execve_depth(task, interp, new_argv, envp, depth + 1);
     }
-    let exe = elf::parse(&data).map_err(|_| Errno::ENOEXEC)?;
+    let exe = elf::parse_head(data, file_attr.size).map_err(|_| Errno::ENOEXEC)?;
     if exe.interp.is_some() {
         // The loader keeps PT_INTERP; loading the interpreter comes with dynamic linking.
         log::info!(
@@ -169,40 +188,67 @@ fn execve_depth(
         .rsplit(|&b| b == b'/')
         .next()
         .map(|n| String::from_utf8_lossy(n).into_owned());
+    // Segments are mapped from the file's VM object, privately: text and read-only data
+    // share the file's frames with every process running the program, and a page is copied
+    // only when written (data, relocations, the zeroed tail before bss). Everything is mapped
+    // writable while the tails are zeroed, then gets its rights. Two segments may share a
+    // boundary page; as with Linux's per-segment mmap, the later segment's rights win there,
+    // and its bytes on that page are copied in.
     let mut prev_end = 0u64;
     let mut rights = Vec::new();
     for seg in &exe.segments {
         let start = seg.vaddr.checked_add(bias).ok_or(Errno::ENOEXEC)?;
         let end = start.checked_add(seg.memsz).ok_or(Errno::ENOEXEC)?;
+        let fend = start + seg.filesz;
         let prot = Prot {
             read: seg.prot.read,
             write: seg.prot.write,
             exec: seg.prot.exec,
         };
-        // Segments are mapped writable while their bytes are copied in, then get their own
-        // rights. Two segments may share a boundary page; as with Linux's per-segment mmap, the
-        // later segment's rights win there.
-        let rstart = page_down(start).max(prev_end);
+        let first = page_down(start);
         let rend = page_up(end).ok_or(Errno::ENOEXEC)?;
-        if rstart < rend {
-            vm.add_region(rstart, rend, Prot::RW)?;
-        }
-        prev_end = prev_end.max(rend);
-        let file = data
-            .get(seg.offset as usize..(seg.offset + seg.filesz) as usize)
-            .ok_or(Errno::ENOEXEC)?;
-        vm.write_bytes(start, file)?;
-        rights.push((page_down(start), rend, prot));
-        if rstart < rend {
+        // Pages holding file bytes, then pages of bss only.
+        let file_hi = if seg.filesz > 0 {
+            page_up(fend).ok_or(Errno::ENOEXEC)?
+        } else {
+            first
+        };
+        let map_lo = first.max(prev_end);
+        if map_lo < file_hi {
+            // The parser guarantees vaddr and offset agree modulo the page size.
+            let file_page = (page_down(seg.offset) + (map_lo - first)) / PAGE;
+            vm.add_file(map_lo, file_hi, Prot::RW, false, file.object, file_page)?;
             vm.name_range(crate::vm::MapName {
-                start: rstart,
-                end: rend,
+                start: map_lo,
+                end: file_hi,
                 path: file_path.clone(),
-                offset: page_down(seg.offset).saturating_sub(page_down(start) - rstart),
+                offset: file_page * PAGE,
                 dev: file_attr.dev,
                 ino: file_attr.ino,
             });
         }
+        if first < prev_end && seg.filesz > 0 {
+            let copy_end = fend.min(prev_end);
+            if start < copy_end {
+                let bytes = read_at(file.node.node(), seg.offset, copy_end - start)?;
+                vm.write_bytes(start, &bytes)?;
+            }
+        }
+        let anon_lo = file_hi.max(prev_end);
+        if anon_lo < rend {
+            vm.add_region(anon_lo, rend, Prot::RW)?;
+        }
+        // The bytes between the end of the file data and the end of its page belong to bss.
+        let zero_hi = if seg.filesz > 0 {
+            end.min(file_hi)
+        } else {
+            end.min(prev_end.max(start))
+        };
+        if zero_hi > fend {
+            vm.write_bytes(fend, &alloc::vec![0u8; (zero_hi - fend) as usize])?;
+        }
+        prev_end = prev_end.max(rend);
+        rights.push((first, rend, prot));
     }
     for (s, e, prot) in rights {
         vm.protect(s, e, prot)?;

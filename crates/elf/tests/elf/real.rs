@@ -120,3 +120,18 @@ fn dynamic_with_interp() {
     assert_eq!(ld.interp, None);
     check_common(&ld);
 }
+
+/// A loader that maps the file parses only its first page: the plan is the same as from the
+/// whole image, for static and static-PIE binaries alike.
+#[test]
+fn parse_head_matches_parse() {
+    for (name, flags) in [("head-static", &["-static"][..]), ("head-pie", &["-static-pie"][..])] {
+        let data = compile(name, flags);
+        let whole = parse(&data).expect("parse");
+        let head = &data[..data.len().min(4096)];
+        let from_head = elf::parse_head(head, data.len() as u64).expect("parse_head");
+        assert_eq!(whole, from_head, "{name}");
+        // A head longer than the file is a caller error.
+        assert!(elf::parse_head(&data, data.len() as u64 - 1).is_err());
+    }
+}
