@@ -93,6 +93,11 @@ pub const CASES: &[Case] = &[
         env: &[],
         args: &[],
     },
+    Case {
+        program: "t_fsmore",
+        env: &[],
+        args: &[],
+    },
 ];
 
 pub struct Built {
