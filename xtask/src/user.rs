@@ -98,6 +98,11 @@ pub const CASES: &[Case] = &[
         env: &[],
         args: &[],
     },
+    Case {
+        program: "t_shm",
+        env: &[],
+        args: &[],
+    },
 ];
 
 pub struct Built {

@@ -66,6 +66,11 @@ impl<P> Vm<P> {
         self.obj(id).map_or(0, |o| o.pages.len())
     }
 
+    /// Areas and shadows naming a file object (for a SysV segment: its attachments).
+    pub fn file_users(&self, id: ObjId) -> u32 {
+        self.obj(id).map_or(0, |o| o.refs - o.external)
+    }
+
     /// Whether any area or shadow names the object (its pages may be in page tables).
     pub fn file_mapped(&self, id: ObjId) -> bool {
         self.obj(id).is_some_and(|o| o.refs > o.external)

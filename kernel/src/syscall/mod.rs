@@ -9,8 +9,11 @@ mod mem;
 mod path;
 mod poll;
 mod process;
+mod shm;
 mod signal;
 mod time;
+
+pub use shm::sweep as shm_sweep;
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -283,6 +286,10 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::SOCKETPAIR => event::socketpair(t, a),
         nr::SHUTDOWN => event::shutdown(t, a),
         nr::COPY_FILE_RANGE => event::copy_file_range(t, a),
+        nr::SHMGET => shm::shmget(t, a),
+        nr::SHMAT => shm::shmat(t, a),
+        nr::SHMDT => shm::shmdt(t, a),
+        nr::SHMCTL => shm::shmctl(t, a),
         nr::LSEEK => fs::lseek(t, a),
         nr::MMAP => mem::mmap(t, a),
         nr::MPROTECT => mem::mprotect(t, a),

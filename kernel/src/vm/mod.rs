@@ -115,6 +115,8 @@ pub struct AddressSpace {
     pub stack_top: u64,
     /// What /proc/<pid>/maps names ranges by: the file a range was loaded or mapped from.
     names: alloc::vec::Vec<MapName>,
+    /// SysV shared-memory attachments: (start, end, segment id), for shmdt.
+    pub shm: alloc::vec::Vec<(u64, u64, i32)>,
 }
 
 /// A range mapped from a file: its path, the file offset at `start`, and the file's identity.
@@ -140,6 +142,7 @@ impl AddressSpace {
             mmap_base: 0,
             stack_top: 0,
             names: alloc::vec::Vec::new(),
+            shm: alloc::vec::Vec::new(),
         })
     }
 
@@ -459,6 +462,7 @@ impl AddressSpace {
             mmap_base: self.mmap_base,
             stack_top: self.stack_top,
             names: self.names.clone(),
+            shm: self.shm.clone(),
         })
     }
 
@@ -517,6 +521,10 @@ impl Drop for AddressSpace {
             hal::mem::paging::kernel_table_activate();
         }
         with_vm(|vm| vm.destroy(self.space));
+        if !self.shm.is_empty() {
+            // A removed SysV segment whose last attachment this was can go now.
+            crate::syscall::shm_sweep();
+        }
     }
 }
 
@@ -540,6 +548,17 @@ pub struct VmFile {
 }
 
 impl VmFile {
+    /// A new, empty file object (a SysV shared-memory segment's pages).
+    pub fn new() -> Option<VmFile> {
+        let obj = with_vm(|vm| vm.new_file(0)).ok()?;
+        Some(VmFile { obj })
+    }
+
+    /// Mappings of the object (SysV `shm_nattch`).
+    pub fn users(&self) -> u32 {
+        with_vm(|vm| vm.file_users(self.obj))
+    }
+
     /// Storage for a new regular file (the VFS's `new_data` hook).
     pub fn boxed() -> Option<alloc::boxed::Box<dyn vfs::FileData>> {
         let obj = with_vm(|vm| vm.new_file(0)).ok()?;
