@@ -160,7 +160,7 @@ pub fn shmat(t: &mut Task, a: Args) -> Result {
     } else {
         addr
     };
-    if addr % PAGE != 0 {
+    if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     let prot = if flags & SHM_RDONLY != 0 {
@@ -201,7 +201,7 @@ pub fn shmat(t: &mut Task, a: Args) -> Result {
 
 pub fn shmdt(t: &mut Task, a: Args) -> Result {
     let addr = a.0[0];
-    if addr % PAGE != 0 {
+    if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     let id = {
