@@ -3,7 +3,7 @@
 //! all-or-nothing, so records from concurrent writers never interleave; a larger write may be
 //! split.
 
-use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 
 /// Writes up to this size are atomic (Linux and POSIX: 4096).
 pub const PIPE_BUF: usize = 4096;
@@ -30,8 +30,13 @@ pub enum Write {
     Broken,
 }
 
+/// A ring of bytes: `len` bytes starting at `head` (wrapping), in a buffer allocated at the
+/// first write and given back when the pipe drains. Bytes move with slice copies, at most
+/// two per operation.
 pub struct PipeBuf {
-    data: VecDeque<u8>,
+    ring: Vec<u8>,
+    head: usize,
+    len: usize,
     capacity: usize,
     pub readers: u32,
     pub writers: u32,
@@ -47,7 +52,9 @@ impl PipeBuf {
     /// An empty pipe with no ends open yet.
     pub fn new(capacity: usize) -> PipeBuf {
         PipeBuf {
-            data: VecDeque::new(),
+            ring: Vec::new(),
+            head: 0,
+            len: 0,
             capacity,
             readers: 0,
             writers: 0,
@@ -55,11 +62,11 @@ impl PipeBuf {
     }
 
     pub fn len(&self) -> usize {
-        self.data.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.len == 0
     }
 
     pub fn capacity(&self) -> usize {
@@ -67,11 +74,11 @@ impl PipeBuf {
     }
 
     pub fn space(&self) -> usize {
-        self.capacity - self.data.len()
+        self.capacity - self.len
     }
 
     pub fn read(&mut self, out: &mut [u8]) -> Read {
-        if self.data.is_empty() {
+        if self.len == 0 {
             return if self.writers == 0 {
                 Read::Eof
             } else {
@@ -81,13 +88,17 @@ impl PipeBuf {
         if out.is_empty() {
             return Read::Data(0);
         }
-        let n = out.len().min(self.data.len());
-        for (o, b) in out.iter_mut().zip(self.data.drain(..n)) {
-            *o = b;
-        }
-        if self.data.is_empty() {
+        let n = out.len().min(self.len);
+        let cap = self.ring.len();
+        let first = n.min(cap - self.head);
+        out[..first].copy_from_slice(&self.ring[self.head..self.head + first]);
+        out[first..n].copy_from_slice(&self.ring[..n - first]);
+        self.head = (self.head + n) % cap;
+        self.len -= n;
+        if self.len == 0 {
             // Give the memory back when a burst is over.
-            self.data = VecDeque::new();
+            self.ring = Vec::new();
+            self.head = 0;
         }
         Read::Data(n)
     }
@@ -112,19 +123,50 @@ impl PipeBuf {
             }
             room.min(src.len())
         };
-        if self.data.try_reserve(n).is_err() {
-            return Write::Full;
+        if self.ring.len() != self.capacity {
+            if self.ring.is_empty() {
+                let mut v = Vec::new();
+                if v.try_reserve_exact(self.capacity).is_err() {
+                    return Write::Full;
+                }
+                v.resize(self.capacity, 0);
+                self.ring = v;
+                self.head = 0;
+            } else if !self.resize_ring() {
+                return Write::Full;
+            }
         }
-        self.data.extend(&src[..n]);
+        let cap = self.ring.len();
+        let tail = (self.head + self.len) % cap;
+        let first = n.min(cap - tail);
+        self.ring[tail..tail + first].copy_from_slice(&src[..first]);
+        self.ring[..n - first].copy_from_slice(&src[first..n]);
+        self.len += n;
         Write::Wrote(n)
     }
 
     /// Change the capacity (`F_SETPIPE_SZ`); it cannot drop below what is buffered.
     pub fn set_capacity(&mut self, capacity: usize) -> bool {
-        if capacity < self.data.len() {
+        if capacity < self.len {
             return false;
         }
         self.capacity = capacity;
+        true
+    }
+
+    /// Move the buffered bytes into a ring of the current capacity (after F_SETPIPE_SZ).
+    fn resize_ring(&mut self) -> bool {
+        let mut v = Vec::new();
+        if v.try_reserve_exact(self.capacity).is_err() {
+            return false;
+        }
+        v.resize(self.capacity, 0);
+        let cap = self.ring.len();
+        let first = self.len.min(cap - self.head);
+        v[..first].copy_from_slice(&self.ring[self.head..self.head + first]);
+        v[first..self.len].copy_from_slice(&self.ring[..self.len - first]);
+        self.ring = v;
+        self.head = 0;
         true
     }
 }
@@ -207,6 +249,24 @@ mod tests {
                 }
                 prop_assert!(p.len() <= p.capacity());
             }
+        }
+
+        /// Growing the capacity with bytes buffered keeps them in order.
+        #[test]
+        fn resize_keeps_order(pre in 0usize..9000, reads in 0usize..9000) {
+            let mut p = PipeBuf::new(16384);
+            p.readers = 1;
+            p.writers = 1;
+            let src: Vec<u8> = (0..16384u32).map(|i| i as u8).collect();
+            let _ = p.write(&src[..pre.min(16384)]);
+            let mut out = vec![0u8; reads];
+            let got = match p.read(&mut out) { Read::Data(n) => n, _ => 0 };
+            let _ = p.write(&src[..pre.min(16384 - p.len())]);
+            prop_assert!(p.set_capacity(65536));
+            let _ = p.write(&src[..1000]);
+            let mut all = vec![0u8; 70000];
+            let n = match p.read(&mut all) { Read::Data(n) => n, _ => 0 };
+            prop_assert_eq!(n + got, pre.min(16384) + pre.min(16384 - (pre.min(16384) - got)) + 1000);
         }
     }
 }

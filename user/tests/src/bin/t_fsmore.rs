@@ -30,6 +30,8 @@ use usertests::{
 };
 
 const MARKER: &str = "--fsmore-image";
+/// The image mode that reports the ids it runs with (set-user-id checks).
+const SETUID_MARKER: &str = "--setuid-image";
 /// What the image-mode run exits with when its command line is not one the test made.
 const UNEXPECTED: c_int = 99;
 /// What the exec child exits with when execve itself fails.
@@ -131,13 +133,13 @@ fn zstfs() -> libc::statfs {
 fn statfs_type(p: &str) -> Result<u64, c_int> {
     let c = cs(p);
     let mut st = zstfs();
-    sc!(libc::SYS_statfs, c.as_ptr(), &mut st as *mut libc::statfs).map(|_| st.f_type)
+    sc!(libc::SYS_statfs, c.as_ptr(), &mut st as *mut libc::statfs).map(|_| st.f_type as u64)
 }
 
 /// f_type of fstatfs(fd).
 fn fstatfs_type(fd: c_int) -> Result<u64, c_int> {
     let mut st = zstfs();
-    sc!(libc::SYS_fstatfs, fd, &mut st as *mut libc::statfs).map(|_| st.f_type)
+    sc!(libc::SYS_fstatfs, fd, &mut st as *mut libc::statfs).map(|_| st.f_type as u64)
 }
 
 fn umask(m: u32) -> c_long {
@@ -1233,6 +1235,56 @@ fn umasks(r: &mut Report) {
     r.eq("umask_returns_027", umask(0o022), 0o027);
 }
 
+/// execve honours the set-user-id bit: a root-owned 04755 copy of this program started by
+/// uid 65534 runs with euid 0; a 0755 copy keeps euid 65534.
+fn setuid_exec(r: &mut Report, me: &Option<String>) {
+    let Some(me) = me else {
+        r.fail("setuid_exec", "cannot find this program");
+        return;
+    };
+    let data = match std::fs::read(me) {
+        Ok(d) => d,
+        Err(e) => {
+            r.fail("setuid_exec", format!("read {me}: {e}"));
+            return;
+        }
+    };
+    for (check, name, mode, want) in [
+        ("setuid_exec_gets_euid_0", "suid", 0o4755, 0),
+        ("plain_exec_keeps_euid", "nosuid", 0o755, 1),
+    ] {
+        let made = std::fs::write(name, &data).and_then(|_| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(name, std::fs::Permissions::from_mode(mode))
+        });
+        if let Err(e) = made {
+            r.fail(check, format!("copy: {e}"));
+            continue;
+        }
+        let path = format!(
+            "{}/{name}",
+            std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
+        );
+        let pid = spawn(move || {
+            // SAFETY: plain id changes in the child before exec.
+            unsafe {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(65534) != 0
+                    || libc::setuid(65534) != 0
+                {
+                    return 3;
+                }
+            }
+            execve(&path, &["suid".to_string(), SETUID_MARKER.to_string()]);
+            4
+        });
+        let st = usertests::reap(pid).map(|s| (s >> 8) & 0xff);
+        r.check(check, st == Ok(want), || format!("image status {st:?}"));
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
@@ -1241,6 +1293,17 @@ fn main() {
         if args[1] == MARKER {
             // SAFETY: ends the image with its verdict.
             unsafe { libc::_exit(image_mode(&args)) };
+        }
+        if args[1] == SETUID_MARKER && args.len() == 2 {
+            // SAFETY: reading ids cannot fail; _exit ends the image with its report: 0 when
+            // it runs with euid 0 for real uid 65534, 1 when with euid 65534, 2 otherwise.
+            let (uid, euid) = unsafe { (libc::getuid(), libc::geteuid()) };
+            let code = match (uid, euid) {
+                (65534, 0) => 0,
+                (65534, 65534) => 1,
+                _ => 2,
+            };
+            unsafe { libc::_exit(code) };
         }
         // SAFETY: as above.
         unsafe { libc::_exit(UNEXPECTED) };
@@ -1268,6 +1331,7 @@ fn main() {
     chroots(&mut r, &dir);
     syncs(&mut r);
     umasks(&mut r);
+    setuid_exec(&mut r, &me);
 
     let _ = chdir("/");
     let _ = umount2(&format!("{dir}/mnt"), 0);
