@@ -23,6 +23,7 @@ extern crate std;
 pub mod data;
 pub mod mode;
 pub mod pipe;
+pub mod unpack;
 mod tree;
 mod walk;
 
