@@ -9,6 +9,8 @@ use alloc::vec::Vec;
 pub const PIPE_BUF: usize = 4096;
 /// Default capacity (Linux: 16 pages).
 pub const PIPE_CAPACITY: usize = 65536;
+/// The smallest ring a pipe allocates.
+const MIN_RING: usize = 4096;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Read {
@@ -30,9 +32,10 @@ pub enum Write {
     Broken,
 }
 
-/// A ring of bytes: `len` bytes starting at `head` (wrapping), in a buffer allocated at the
-/// first write and given back when the pipe drains. Bytes move with slice copies, at most
-/// two per operation.
+/// A ring of bytes: `len` bytes starting at `head` (wrapping). The buffer starts small and
+/// grows (doubling, up to the capacity) when a write needs room, and is kept while the pipe
+/// lives, so a ping-pong of small messages allocates nothing. Bytes move with slice copies,
+/// at most two per operation.
 pub struct PipeBuf {
     ring: Vec<u8>,
     head: usize,
@@ -96,8 +99,6 @@ impl PipeBuf {
         self.head = (self.head + n) % cap;
         self.len -= n;
         if self.len == 0 {
-            // Give the memory back when a burst is over.
-            self.ring = Vec::new();
             self.head = 0;
         }
         Read::Data(n)
@@ -123,16 +124,9 @@ impl PipeBuf {
             }
             room.min(src.len())
         };
-        if self.ring.len() != self.capacity {
-            if self.ring.is_empty() {
-                let mut v = Vec::new();
-                if v.try_reserve_exact(self.capacity).is_err() {
-                    return Write::Full;
-                }
-                v.resize(self.capacity, 0);
-                self.ring = v;
-                self.head = 0;
-            } else if !self.resize_ring() {
+        if self.len + n > self.ring.len() {
+            let want = (self.len + n).next_power_of_two().clamp(MIN_RING, self.capacity.max(MIN_RING));
+            if !self.resize_ring(want) {
                 return Write::Full;
             }
         }
@@ -154,17 +148,19 @@ impl PipeBuf {
         true
     }
 
-    /// Move the buffered bytes into a ring of the current capacity (after F_SETPIPE_SZ).
-    fn resize_ring(&mut self) -> bool {
+    /// Move the buffered bytes into a ring of `size` bytes, starting at its beginning.
+    fn resize_ring(&mut self, size: usize) -> bool {
         let mut v = Vec::new();
-        if v.try_reserve_exact(self.capacity).is_err() {
+        if v.try_reserve_exact(size).is_err() {
             return false;
         }
-        v.resize(self.capacity, 0);
+        v.resize(size, 0);
         let cap = self.ring.len();
-        let first = self.len.min(cap - self.head);
-        v[..first].copy_from_slice(&self.ring[self.head..self.head + first]);
-        v[first..self.len].copy_from_slice(&self.ring[..self.len - first]);
+        if self.len > 0 {
+            let first = self.len.min(cap - self.head);
+            v[..first].copy_from_slice(&self.ring[self.head..self.head + first]);
+            v[first..self.len].copy_from_slice(&self.ring[..self.len - first]);
+        }
         self.ring = v;
         self.head = 0;
         true
