@@ -40,8 +40,23 @@ pub fn sleep_until(deadline: u64) {
     SLEEPERS.wait_until(|| (monotonic_ns() >= deadline).then_some(()));
 }
 
+#[allow(dead_code)]
 pub fn sleep_ns(ns: u64) {
     sleep_until(monotonic_ns().saturating_add(ns));
+}
+
+/// Sleep until `deadline` unless a signal comes first; returns the ns left then (0: slept).
+pub fn sleep_interruptible(deadline: u64) -> u64 {
+    SLEEPERS.wait_until(|| {
+        let now = monotonic_ns();
+        if now >= deadline {
+            Some(0)
+        } else if crate::sched::signal_wakeup() {
+            Some(deadline - now)
+        } else {
+            None
+        }
+    })
 }
 
 /// The timer tick: wake sleepers, run the scheduler's slice accounting, charge CPU time.
@@ -50,6 +65,7 @@ pub fn tick(from_user: bool) {
         SLEEPERS.wake_all();
     }
     crate::proc::futex::tick();
+    crate::proc::timer::tick();
     if !crate::fs::pipe::POLL.is_empty() {
         crate::fs::pipe::POLL.wake_all();
     }

@@ -479,6 +479,52 @@ impl UserContext {
         unsafe { core::slice::from_raw_parts(self.fpu.ptr, self.fpu.layout.size()) }
     }
 
+    /// Replace the FPU state with `data` (from a signal frame, so untrusted): the bytes are
+    /// taken only if the restore instruction cannot fault on them — MXCSR without reserved
+    /// bits, and for XSAVE a standard-format header naming only enabled components. Returns
+    /// whether they were taken.
+    pub fn set_fpu_bytes(&mut self, data: &[u8]) -> bool {
+        let size = self.fpu.layout.size();
+        let xsave = XSAVE.load(Ordering::Relaxed);
+        let need = if xsave { size.min(576) } else { 512 };
+        if data.len() < need {
+            return false;
+        }
+        let word = |o: usize| u32::from_le_bytes([data[o], data[o + 1], data[o + 2], data[o + 3]]);
+        let quad = |o: usize| u64::from(word(o)) | (u64::from(word(o + 4)) << 32);
+        let mxcsr = word(24);
+        // The mask the CPU reports (in our own saved image); 0 means the architectural 0xFFBF.
+        let own = self.fpu_bytes();
+        let mut mask = u32::from_le_bytes([own[28], own[29], own[30], own[31]]);
+        if mask == 0 {
+            mask = 0xFFBF;
+        }
+        if mxcsr & !mask != 0 {
+            return false;
+        }
+        let n = if xsave {
+            let xstate_bv = quad(512);
+            let xcomp_bv = quad(520);
+            if xstate_bv & !XCR0.load(Ordering::Relaxed) != 0
+                || xcomp_bv != 0
+                || data[528..576].iter().any(|&b| b != 0)
+            {
+                return false;
+            }
+            size.min(data.len())
+        } else {
+            512
+        };
+        // SAFETY: the area is live, owned by this context and at least `n` bytes long.
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), self.fpu.ptr, n) };
+        if let Some(c) = cpu::current()
+            && c.fpu_live() == self.fpu_id
+        {
+            c.set_fpu_live(0, 0); // the registers are stale now: restore from the area
+        }
+        true
+    }
+
     /// Run user code until it leaves user mode. Interrupts are off when this returns.
     pub fn run(&mut self) -> Exit {
         arch::disable_interrupts();

@@ -47,7 +47,10 @@ impl EventFd {
         let r = self.wait.wait_until(|| {
             let mut c = self.count.lock();
             if *c == 0 {
-                return nonblock.then_some(Err(Errno::EAGAIN));
+                if nonblock {
+                    return Some(Err(Errno::EAGAIN));
+                }
+                return crate::sched::signal_wakeup().then_some(Err(Errno::ERESTARTSYS));
             }
             let v = if self.semaphore { 1 } else { *c };
             *c -= v;
@@ -66,7 +69,10 @@ impl EventFd {
         let r = self.wait.wait_until(|| {
             let mut c = self.count.lock();
             if MAX - *c < v {
-                return nonblock.then_some(Err(Errno::EAGAIN));
+                if nonblock {
+                    return Some(Err(Errno::EAGAIN));
+                }
+                return crate::sched::signal_wakeup().then_some(Err(Errno::ERESTARTSYS));
             }
             *c += v;
             Some(Ok(()))

@@ -97,6 +97,7 @@ impl Pipe {
                 Read::Data(n) => Some(Ok(n)),
                 Read::Eof => Some(Ok(0)),
                 Read::Empty if nonblock => Some(Err(Errno::EAGAIN)),
+                Read::Empty if crate::sched::signal_wakeup() => Some(Err(Errno::ERESTARTSYS)),
                 Read::Empty => None,
             });
         if r.as_ref().is_ok_and(|&n| n > 0) {
@@ -116,6 +117,7 @@ impl Pipe {
                     Write::Wrote(n) => Some(Ok(n)),
                     Write::Broken => Some(Err(Errno::EPIPE)),
                     Write::Full if nonblock => Some(Err(Errno::EAGAIN)),
+                    Write::Full if crate::sched::signal_wakeup() => Some(Err(Errno::ERESTARTSYS)),
                     Write::Full => None,
                 });
             match step {
@@ -161,13 +163,19 @@ impl Pipe {
 
     /// FIFO open: wait until the other side has an end, or had one since `seen` (the count
     /// of the other side's opens before this open began). `O_RDWR` callers never wait.
-    pub fn wait_for_peer(&self, write: bool, seen: u64) {
+    pub fn wait_for_peer(&self, write: bool, seen: u64) -> Result<(), Errno> {
         let other = usize::from(!write);
         self.open_wait.wait_until(|| {
             let b = self.buf.lock();
             let n = if write { b.readers } else { b.writers };
-            (n > 0 || self.opened.lock()[other] != seen).then_some(())
-        });
+            if n > 0 || self.opened.lock()[other] != seen {
+                Some(Ok(()))
+            } else if crate::sched::signal_wakeup() {
+                Some(Err(Errno::ERESTARTSYS))
+            } else {
+                None
+            }
+        })
     }
 
     /// How many ends of the other side were ever opened (see `wait_for_peer`).

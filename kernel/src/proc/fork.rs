@@ -137,6 +137,9 @@ pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
         vm.as_mut().ok_or(Errno::EFAULT)?.fork()?
     };
     let child = Process::new(Some(&task.proc), Some(child_vm))?;
+    child
+        .exit_signal
+        .store((args.flags & 0xff) as u32, Ordering::Relaxed);
     if args.flags & CLONE_FILES != 0 {
         child.share_files(&task.proc);
     }

@@ -76,6 +76,8 @@ pub fn wait(
             Some(Err(Errno::ETIMEDOUT))
         } else if t.proc.is_zombie() {
             Some(Err(Errno::EINTR))
+        } else if crate::sched::signal_wakeup() {
+            Some(Err(Errno::ERESTARTSYS))
         } else {
             None
         }

@@ -13,7 +13,9 @@ pub mod exec;
 pub mod fork;
 pub mod futex;
 pub mod init;
+pub mod signal;
 pub mod task;
+pub mod timer;
 #[cfg(feature = "ktest")]
 mod tests;
 pub mod wait;
@@ -86,6 +88,12 @@ pub struct Process {
     /// kept so programs can read back what they set — delivery comes with the signals issue.
     pub sigactions: SpinLock<[[u8; 32]; 64]>,
     pub sigmask: AtomicU64,
+    /// The signal the parent gets when this process ends (clone's low byte; SIGCHLD for fork).
+    pub exit_signal: AtomicU32,
+    /// Pending signals and the alternate stack.
+    pub signals: signal::Signals,
+    /// The kernel threads running this process's user threads (signals wake them).
+    pub threads: SpinLock<Vec<Weak<crate::sched::Thread>>>,
     /// Nice value, -20..=19.
     pub nice: core::sync::atomic::AtomicI32,
     /// Short name (`comm`): the last path component of the executable, 15 bytes at most.
@@ -210,6 +218,9 @@ impl Process {
             files: SpinLock::new(Arc::new(SpinLock::new(fds))),
             sigactions: SpinLock::new(sigactions),
             sigmask: AtomicU64::new(sigmask),
+            signals: signal::Signals::default(),
+            exit_signal: AtomicU32::new(signal::SIGCHLD),
+            threads: SpinLock::new(Vec::new()),
             nice: core::sync::atomic::AtomicI32::new(
                 parent.map_or(0, |p| p.nice.load(Ordering::Relaxed)),
             ),
@@ -226,6 +237,15 @@ impl Process {
             parent.children.lock().push(p.clone());
         }
         Ok(p)
+    }
+
+    /// Wake every thread of the process so blocked system calls notice a signal.
+    pub fn wake_threads(&self) {
+        let threads: Vec<Arc<crate::sched::Thread>> =
+            self.threads.lock().iter().filter_map(Weak::upgrade).collect();
+        for t in threads {
+            t.interrupt();
+        }
     }
 
     /// The descriptor table (shared with other processes after `clone(CLONE_FILES)`).
@@ -325,6 +345,18 @@ impl Process {
         }
         match self.parent.lock().upgrade() {
             Some(parent) => {
+                // SIGCHLD with what happened, as Linux sends it (the exit signal of clone).
+                let sig = self.exit_signal.load(Ordering::Relaxed);
+                if sig != 0 {
+                    let (code, st) = if abi::wait::if_signaled(status) {
+                        (signal::CLD_KILLED, abi::wait::term_sig(status))
+                    } else {
+                        (signal::CLD_EXITED, abi::wait::exit_status(status))
+                    };
+                    let mut info = signal::SigInfo::user(sig, code, self.pid, self.creds.lock().uid);
+                    info.status = st;
+                    signal::send(&parent, info);
+                }
                 parent.child_events.wake_all();
             }
             None => {

@@ -22,6 +22,11 @@ pub struct Task {
     pub exit_code: i32,
     /// set_tid_address / CLONE_CHILD_CLEARTID: zeroed and futex-woken when the thread ends.
     pub clear_child_tid: u64,
+    /// The number of a system call that was interrupted by a signal (it returned
+    /// ERESTARTSYS): delivery restarts it or turns it into EINTR.
+    pub restart: Option<(u64, Errno)>,
+    /// rt_sigsuspend's caller mask, restored after the handler that ends the wait.
+    pub saved_mask: Option<u64>,
 }
 
 impl Task {
@@ -33,6 +38,8 @@ impl Task {
             exiting: false,
             exit_code: 0,
             clear_child_tid: 0,
+            restart: None,
+            saved_mask: None,
         }
     }
 }
@@ -80,6 +87,13 @@ pub fn run(mut task: Task) {
         if sched::need_resched() {
             sched::yield_now();
         }
+        sched::current()
+            .sig_wakeup
+            .store(false, core::sync::atomic::Ordering::Release);
+        super::signal::deliver(&mut task);
+        if task.exiting || task.proc.is_zombie() {
+            break;
+        }
     }
     thread_exit(&mut task);
 }
@@ -121,7 +135,9 @@ fn thread_exit(task: &mut Task) {
 }
 
 fn handle_exception(task: &mut Task, vector: u8, error_code: u64, cr2: u64) {
-    let sig = match vector {
+    use super::signal::SigInfo;
+    let rip = task.ctx.rip;
+    let info = match vector {
         14 => {
             let write = error_code & 2 != 0;
             let exec = error_code & 0x10 != 0;
@@ -139,26 +155,34 @@ fn handle_exception(task: &mut Task, vector: u8, error_code: u64, cr2: u64) {
                         task.proc.pid,
                         task.proc.comm.lock().as_str()
                     );
-                    SIGKILL
+                    kill_current(task, abi::wait::signaled(SIGKILL, false));
+                    return;
                 }
-                _ => SIGSEGV,
+                // SEGV_ACCERR: the area forbids the access; SEGV_MAPERR: no area there.
+                Some(crate::vm::FaultResult::Denied) => SigInfo::fault(SIGSEGV as u32, 2, cr2),
+                _ => SigInfo::fault(SIGSEGV as u32, 1, cr2),
             }
         }
-        0 | 16 | 19 => SIGFPE,
-        1 | 3 => SIGTRAP,
-        6 => SIGILL,
-        17 => SIGBUS,
-        _ => SIGSEGV,
+        // FPE_INTDIV for a divide error; x87 and SIMD errors without a finer code.
+        0 => SigInfo::fault(SIGFPE as u32, 1, rip),
+        16 | 19 => SigInfo::fault(SIGFPE as u32, 0, rip),
+        // TRAP_BRKPT (int3 leaves rip after the instruction, as on Linux), TRAP_TRACE.
+        3 => SigInfo::fault(SIGTRAP as u32, 0x80, 0),
+        1 => SigInfo::fault(SIGTRAP as u32, 2, rip),
+        // ILL_ILLOPN: ud2 and other invalid opcodes.
+        6 => SigInfo::fault(SIGILL as u32, 2, rip),
+        17 => SigInfo::fault(SIGBUS as u32, 1, cr2),
+        // General protection and the rest: SI_KERNEL with no address, as Linux reports them.
+        _ => SigInfo::fault(SIGSEGV as u32, 0x80, 0),
     };
-    log::info!(
-        "pid {} ({}): {} at rip {:#x} (addr {:#x}): killed by signal {sig}",
+    log::debug!(
+        "pid {} ({}): {} at rip {rip:#x} (addr {cr2:#x}): signal {}",
         task.proc.pid,
         task.proc.comm.lock().as_str(),
         hal::trap::report::exception_name(vector),
-        task.ctx.rip,
-        cr2
+        info.signo
     );
-    kill_current(task, abi::wait::signaled(sig, false));
+    super::signal::force(task, info);
 }
 
 /// End the calling process with a wait status.
@@ -250,12 +274,19 @@ pub fn spawn_user_thread(
 ) -> Result<Arc<sched::Thread>, Errno> {
     let name = proc.comm.lock().clone();
     let weak = Arc::downgrade(&proc);
+    let registry = proc.clone();
     let thread = sched::Thread::create(&name, move || {
         let mut task = Task::new(proc, ctx, tid);
         task.clear_child_tid = clear_child_tid;
         run(task);
     })
     .ok_or(Errno::ENOMEM)?;
+    {
+        let mut list = registry.threads.lock();
+        list.retain(|t| t.strong_count() > 0);
+        list.push(Arc::downgrade(&thread));
+    }
+    drop(registry);
     thread.set_resume_hook(move || {
         if let Some(p) = weak.upgrade()
             && let Some(vm) = p.vm.lock().as_ref()

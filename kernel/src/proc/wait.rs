@@ -104,6 +104,7 @@ pub fn wait(parent: &Arc<Process>, sel: Selector, options: i32) -> Result<Option
             Scan::Found(r) => Some(Ok(Some(r))),
             Scan::NoChild => Some(Err(Errno::ECHILD)),
             Scan::NoneYet if options & WNOHANG != 0 => Some(Ok(None)),
+            Scan::NoneYet if crate::sched::signal_wakeup() => Some(Err(Errno::ERESTARTSYS)),
             Scan::NoneYet => None,
         })
 }

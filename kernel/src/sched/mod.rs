@@ -112,6 +112,13 @@ pub fn busy_ns() -> u64 {
     BUSY_NS.load(Ordering::Relaxed)
 }
 
+/// Whether the current thread should abandon a blocking wait because a signal arrived.
+pub fn signal_wakeup() -> bool {
+    current()
+        .sig_wakeup
+        .load(core::sync::atomic::Ordering::Acquire)
+}
+
 pub fn need_resched() -> bool {
     this_cpu().need_resched.load(Ordering::Relaxed)
 }

@@ -34,6 +34,9 @@ pub struct Thread {
     /// CPU time charged per timer tick, in user and kernel mode.
     pub user_ticks: core::sync::atomic::AtomicU64,
     pub sys_ticks: core::sync::atomic::AtomicU64,
+    /// A signal arrived for this thread's process: a blocking system call should stop
+    /// waiting (and return ERESTARTSYS) so the signal can be looked at.
+    pub sig_wakeup: core::sync::atomic::AtomicBool,
 }
 
 type Start = Box<dyn FnOnce() + Send>;
@@ -61,6 +64,7 @@ impl Thread {
             exited: WaitQueue::new(),
             resume: hal::sync::Once::new(),
             user_ticks: Default::default(),
+            sig_wakeup: Default::default(),
             sys_ticks: Default::default(),
         })
     }
@@ -85,6 +89,7 @@ impl Thread {
             exited: WaitQueue::new(),
             resume: hal::sync::Once::new(),
             user_ticks: Default::default(),
+            sig_wakeup: Default::default(),
             sys_ticks: Default::default(),
         }))
     }
@@ -107,6 +112,13 @@ impl Thread {
     }
 
     /// Sleeping → Runnable, queued. Returns false if it was not sleeping (nothing to do).
+    /// A signal is waiting: flag it and wake the thread if it sleeps.
+    pub fn interrupt(self: &Arc<Thread>) {
+        self.sig_wakeup
+            .store(true, core::sync::atomic::Ordering::Release);
+        self.wake();
+    }
+
     pub fn wake(self: &Arc<Thread>) -> bool {
         let mut st = self.state.lock();
         if *st != State::Sleeping {

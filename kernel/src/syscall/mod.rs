@@ -74,31 +74,21 @@ pub fn dispatch(task: &mut Task) {
     if n == nr::EXECVE && result.is_ok() {
         return;
     }
-    if result == Err(Errno::EPIPE) && sigpipe_kills(task) {
-        crate::proc::task::kill_current(task, abi::wait::signaled(SIGPIPE, false));
+    // A write to a pipe without readers raises SIGPIPE (before EPIPE reaches user space).
+    if result == Err(Errno::EPIPE) && matches!(n, nr::WRITE | nr::WRITEV | nr::PWRITE64 | nr::PWRITEV | nr::SENDFILE | nr::SENDTO | nr::SENDMSG) {
+        let info = crate::proc::signal::SigInfo::user(crate::proc::signal::SIGPIPE, 0, task.proc.pid, task.proc.creds.lock().uid);
+        crate::proc::signal::send(&task.proc.clone(), info);
+    }
+    // Interrupted by a signal: delivery decides between restarting and EINTR.
+    if let Err(e @ (Errno::ERESTARTSYS | Errno::ERESTARTNOHAND | Errno::ERESTARTNOINTR)) = result {
+        task.restart = Some((n, e));
+        task.ctx.rax = Errno::EINTR.as_ret() as u64;
         return;
     }
     task.ctx.rax = match result {
         Ok(v) => v,
         Err(e) => e.as_ret() as u64,
     };
-}
-
-const SIGPIPE: i32 = 13;
-
-/// A write to a pipe without readers raises SIGPIPE; with the default disposition that ends the
-/// process (the shell's `yes | head`). Until the signals issue brings delivery, a handled
-/// SIGPIPE is not run and the write just fails with EPIPE, as it does when SIGPIPE is ignored
-/// or blocked.
-fn sigpipe_kills(task: &Task) -> bool {
-    let idx = SIGPIPE as usize - 1;
-    let handler = u64::from_le_bytes(
-        task.proc.sigactions.lock()[idx][..8]
-            .try_into()
-            .unwrap_or([1; 8]),
-    );
-    let blocked = task.proc.sigmask.load(Ordering::Relaxed) & (1 << idx) != 0;
-    handler == 0 && !blocked
 }
 
 /// How many arguments a call takes and which of them are C strings (paths), for the trace.
@@ -296,6 +286,17 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::MUNMAP => mem::munmap(t, a),
         nr::BRK => mem::brk(t, a),
         nr::RT_SIGACTION => signal::rt_sigaction(t, a),
+        nr::RT_SIGRETURN => signal::rt_sigreturn(t),
+        nr::RT_SIGPENDING => signal::rt_sigpending(t, a),
+        nr::RT_SIGSUSPEND => signal::rt_sigsuspend(t, a),
+        nr::RT_SIGQUEUEINFO => signal::rt_sigqueueinfo(t, a),
+        nr::PAUSE => signal::pause(t),
+        nr::KILL => signal::kill(t, a),
+        nr::TKILL => signal::tkill(t, a),
+        nr::TGKILL => signal::tgkill(t, a),
+        nr::ALARM => signal::alarm(t, a),
+        nr::SETITIMER => signal::setitimer(t, a),
+        nr::GETITIMER => signal::getitimer(t, a),
         nr::RT_SIGPROCMASK => signal::rt_sigprocmask(t, a),
         nr::IOCTL => fs::ioctl(t, a),
         nr::PREAD64 => fs::pread(t, a),

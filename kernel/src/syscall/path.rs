@@ -243,7 +243,7 @@ pub fn open(t: &mut Task, dirfd: i32, path_ptr: u64, flags: u32, perm: u32) -> R
             return Err(Errno::ENXIO);
         }
         if !nonblock && accmode != f::O_RDWR {
-            pipe.wait_for_peer(write, seen);
+            pipe.wait_for_peer(write, seen)?;
         }
         return install(t, fl, flags & f::O_CLOEXEC != 0);
     }

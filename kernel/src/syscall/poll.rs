@@ -43,6 +43,10 @@ pub(super) fn wait<T>(
     let r = POLL.wait_until(|| match check() {
         Ok(Some(v)) => Some(Some(v)),
         Ok(None) if deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) => Some(None),
+        Ok(None) if crate::sched::signal_wakeup() => {
+            err = Some(Errno::ERESTARTNOHAND);
+            Some(None)
+        }
         Ok(None) => None,
         Err(e) => {
             err = Some(e);

@@ -1,16 +1,22 @@
-//! Signal system calls, bookkeeping only: dispositions and the mask are stored and read back
-//! (programs' start-up code sets them), but signals are not delivered yet — the signals issue
-//! brings kill, delivery and handlers.
+//! Signal system calls: handlers (rt_sigaction), the mask, sending (kill, tkill, tgkill,
+//! rt_sigqueueinfo), waiting (pause, rt_sigsuspend), rt_sigpending, rt_sigreturn,
+//! sigaltstack and alarm. Delivery itself is `proc::signal`.
 
+use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
 use abi::errno::Errno;
 
 use super::{Args, Result};
+use crate::proc::signal::{self, SigInfo, UNBLOCKABLE};
 use crate::proc::task::Task;
+use crate::proc::{self, Process};
 
 const SIGKILL: u64 = 9;
 const SIGSTOP: u64 = 19;
+
+/// Sleepers in pause/sigsuspend: a signal wakes its process's threads directly.
+static SIGWAIT: crate::sched::WaitQueue = crate::sched::WaitQueue::new();
 
 pub fn rt_sigaction(t: &mut Task, a: Args) -> Result {
     let (sig, act, old, size) = (a.0[0], a.0[1], a.0[2], a.0[3]);
@@ -29,7 +35,20 @@ pub fn rt_sigaction(t: &mut Task, a: Args) -> Result {
         t.write_user(old, &prev)?;
     }
     if act != 0 {
+        // The mask in a handler never blocks SIGKILL or SIGSTOP.
+        let mut m = [0u8; 8];
+        m.copy_from_slice(&new[24..32]);
+        let mask = u64::from_le_bytes(m) & !UNBLOCKABLE;
+        new[24..32].copy_from_slice(&mask.to_le_bytes());
         t.proc.sigactions.lock()[sig as usize - 1] = new;
+        // Setting a signal to be ignored discards it if pending (POSIX).
+        let a = signal::action(&t.proc, sig as u32);
+        if a.handler == signal::SIG_IGN
+            || (a.handler == signal::SIG_DFL
+                && signal::default_action(sig as u32) == signal::DefaultAction::Ignore)
+        {
+            signal::discard_pending(&t.proc, sig as u32);
+        }
     }
     Ok(0)
 }
@@ -40,43 +59,293 @@ pub fn rt_sigprocmask(t: &mut Task, a: Args) -> Result {
         return Err(Errno::EINVAL);
     }
     let cur = t.proc.sigmask.load(Ordering::Relaxed);
+    let new = if set != 0 {
+        let s = t.read_u64(set)?;
+        Some(
+            match how {
+                0 => cur | s,
+                1 => cur & !s,
+                2 => s,
+                _ => return Err(Errno::EINVAL),
+            } & !UNBLOCKABLE,
+        )
+    } else {
+        None
+    };
     if old != 0 {
         t.write_u64(old, cur)?;
     }
-    if set != 0 {
-        let s = t.read_u64(set)?;
-        let unblockable = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
-        let new = match how {
-            0 => cur | s,
-            1 => cur & !s,
-            2 => s,
-            _ => return Err(Errno::EINVAL),
-        } & !unblockable;
-        t.proc.sigmask.store(new, Ordering::Relaxed);
+    if let Some(n) = new {
+        t.proc.sigmask.store(n, Ordering::Relaxed);
     }
     Ok(0)
 }
 
-pub fn sigaltstack(t: &mut Task, a: Args) -> Result {
-    // No alternate stack is in use: report SS_DISABLE and accept a new one.
-    if a.0[1] != 0 {
-        let mut old = [0u8; 24];
-        old[8..12].copy_from_slice(&2u32.to_le_bytes()); // ss_flags = SS_DISABLE
-        t.write_user(a.0[1], &old)?;
+pub fn rt_sigpending(t: &mut Task, a: Args) -> Result {
+    if a.0[1] != 8 {
+        return Err(Errno::EINVAL);
     }
-    if a.0[0] != 0 {
+    let p = t.proc.signals.pending() & t.proc.sigmask.load(Ordering::Relaxed);
+    t.write_u64(a.0[0], p)?;
+    Ok(0)
+}
+
+pub fn rt_sigreturn(t: &mut Task) -> Result {
+    signal::sigreturn(t)
+}
+
+/// Wait until a signal the process does not block is pending.
+fn wait_for_signal(p: &Arc<Process>) {
+    SIGWAIT.wait_until(|| (signal::interrupted(p) || p.is_zombie()).then_some(()));
+}
+
+pub fn pause(t: &mut Task) -> Result {
+    wait_for_signal(&t.proc);
+    Err(Errno::ERESTARTNOHAND)
+}
+
+/// rt_sigsuspend: wait with a temporary mask; the handler's frame saves the old one, so it
+/// comes back when the handler returns.
+pub fn rt_sigsuspend(t: &mut Task, a: Args) -> Result {
+    if a.0[1] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mask = t.read_u64(a.0[0])? & !UNBLOCKABLE;
+    let old = t.proc.sigmask.swap(mask, Ordering::Relaxed);
+    t.saved_mask = Some(old);
+    wait_for_signal(&t.proc);
+    Err(Errno::ERESTARTNOHAND)
+}
+
+/// May the caller signal `target`? Root, or a real or effective uid equal to the target's
+/// real or saved uid (SIGCONT within a session is always allowed).
+fn may_signal(t: &Task, target: &Process, sig: u32) -> bool {
+    if core::ptr::eq(&*t.proc, target) {
+        return true;
+    }
+    let me = t.proc.creds.lock().clone();
+    if me.privileged() {
+        return true;
+    }
+    if sig == signal::SIGCONT
+        && t.proc.sid.load(Ordering::Relaxed) == target.sid.load(Ordering::Relaxed)
+    {
+        return true;
+    }
+    let them = target.creds.lock();
+    [me.uid, me.euid]
+        .iter()
+        .any(|u| *u == them.uid || *u == them.suid)
+}
+
+fn user_info(t: &Task, sig: u32, code: i32) -> SigInfo {
+    SigInfo::user(sig, code, t.proc.pid, t.proc.creds.lock().uid)
+}
+
+pub fn kill(t: &mut Task, a: Args) -> Result {
+    let (pid, sig) = (a.i32(0), a.0[1]);
+    if sig > 64 {
+        return Err(Errno::EINVAL);
+    }
+    let sig = sig as u32;
+    let targets: alloc::vec::Vec<Arc<Process>> = match pid {
+        1..=i32::MAX => match proc::lookup(pid as u32) {
+            Some(pr) => alloc::vec![pr],
+            None => return Err(Errno::ESRCH),
+        },
+        i32::MIN..=0 => {
+            let pgid = match pid {
+                0 => Some(t.proc.pgid.load(Ordering::Relaxed)),
+                -1 => None,
+                p => Some(p.unsigned_abs()),
+            };
+            let all = proc::all();
+            let mut seen = alloc::collections::BTreeSet::new();
+            all.into_iter()
+                .filter(|p| seen.insert(p.pid))
+                .filter(|p| match pgid {
+                    Some(g) => p.pgid.load(Ordering::Relaxed) == g,
+                    // kill(-1): everyone the caller may signal but init and itself.
+                    None => p.pid != 1 && p.pid != t.proc.pid,
+                })
+                .collect()
+        }
+    };
+    if targets.is_empty() {
+        return Err(Errno::ESRCH);
+    }
+    let mut sent = false;
+    let mut denied = false;
+    for p in &targets {
+        if !may_signal(t, p, sig) {
+            denied = true;
+            continue;
+        }
+        sent = true;
+        if sig != 0 {
+            signal::send(p, user_info(t, sig, signal::SI_USER));
+        }
+    }
+    if !sent && denied {
+        return Err(Errno::EPERM);
+    }
+    Ok(0)
+}
+
+fn thread_kill(t: &mut Task, tgid: Option<i32>, tid: i32, sig: u64) -> Result {
+    if sig > 64 || tid <= 0 || tgid.is_some_and(|g| g <= 0) {
+        return Err(Errno::EINVAL);
+    }
+    let p = proc::lookup(tid as u32).ok_or(Errno::ESRCH)?;
+    if tgid.is_some_and(|g| p.pid != g as u32) || p.is_zombie() {
+        return Err(Errno::ESRCH);
+    }
+    if !may_signal(t, &p, sig as u32) {
+        return Err(Errno::EPERM);
+    }
+    if sig != 0 {
+        signal::send(&p, user_info(t, sig as u32, signal::SI_TKILL));
+    }
+    Ok(0)
+}
+
+pub fn tkill(t: &mut Task, a: Args) -> Result {
+    thread_kill(t, None, a.i32(0), a.0[1])
+}
+
+pub fn tgkill(t: &mut Task, a: Args) -> Result {
+    thread_kill(t, Some(a.i32(0)), a.i32(1), a.0[2])
+}
+
+pub fn rt_sigqueueinfo(t: &mut Task, a: Args) -> Result {
+    let (pid, sig, uinfo) = (a.i32(0), a.0[1], a.0[2]);
+    if sig == 0 || sig > 64 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = [0u8; 12];
+    t.read_user(uinfo, &mut b)?;
+    let code = i32::from_le_bytes([b[8], b[9], b[10], b[11]]);
+    // Only the kernel may claim SI_USER or a positive (kernel) code for another process.
+    let p = proc::lookup(pid as u32).ok_or(Errno::ESRCH)?;
+    if (code >= 0 || code == signal::SI_TKILL) && p.pid != t.proc.pid {
+        return Err(Errno::EPERM);
+    }
+    if !may_signal(t, &p, sig as u32) {
+        return Err(Errno::EPERM);
+    }
+    signal::send(&p, user_info(t, sig as u32, code));
+    Ok(0)
+}
+
+pub fn sigaltstack(t: &mut Task, a: Args) -> Result {
+    const SS_ONSTACK: u32 = 1;
+    const SS_DISABLE: u32 = 2;
+    const SS_AUTODISARM: u32 = 1 << 31;
+    const MINSIGSTKSZ: u64 = 2048;
+    let (new, old) = (a.0[0], a.0[1]);
+    let (sp, flags, size) = *t.proc.signals.altstack.lock();
+    let on = flags & SS_DISABLE == 0 && t.ctx.rsp > sp && t.ctx.rsp <= sp + size;
+    if old != 0 {
+        let mut b = [0u8; 24];
+        b[0..8].copy_from_slice(&sp.to_le_bytes());
+        let f = if on { SS_ONSTACK } else { flags & SS_DISABLE };
+        b[8..12].copy_from_slice(&f.to_le_bytes());
+        b[16..24].copy_from_slice(&size.to_le_bytes());
+        t.write_user(old, &b)?;
+    }
+    if new != 0 {
         let mut ss = [0u8; 24];
-        t.read_user(a.0[0], &mut ss)?;
-        let flags = u32::from_le_bytes([ss[8], ss[9], ss[10], ss[11]]);
-        let size = u64::from_le_bytes([
-            ss[16], ss[17], ss[18], ss[19], ss[20], ss[21], ss[22], ss[23],
-        ]);
-        if flags & !(2 | (1 << 31)) != 0 {
+        t.read_user(new, &mut ss)?;
+        let q = |o: usize| {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&ss[o..o + 8]);
+            u64::from_le_bytes(x)
+        };
+        let nflags = u32::from_le_bytes([ss[8], ss[9], ss[10], ss[11]]);
+        if nflags & !(SS_DISABLE | SS_AUTODISARM | SS_ONSTACK) != 0 {
             return Err(Errno::EINVAL);
         }
-        if flags & 2 == 0 && size < 2048 {
+        if on {
+            return Err(Errno::EPERM);
+        }
+        let disable = nflags & SS_DISABLE != 0;
+        if !disable && q(16) < MINSIGSTKSZ {
             return Err(Errno::ENOMEM);
         }
+        *t.proc.signals.altstack.lock() = if disable {
+            (0, SS_DISABLE, 0)
+        } else {
+            (q(0), 0, q(16))
+        };
     }
+    Ok(0)
+}
+
+/// alarm(seconds): SIGALRM after that many seconds; returns the seconds left of the old one.
+pub fn alarm(t: &mut Task, a: Args) -> Result {
+    let secs = a.0[0] & 0xffff_ffff;
+    let left = crate::proc::timer::set_alarm(
+        &t.proc,
+        (secs > 0).then(|| crate::time::monotonic_ns() + secs * 1_000_000_000),
+        0,
+    );
+    Ok(left.map_or(0, |ns| ns.div_ceil(1_000_000_000).max(1)))
+}
+
+/// setitimer/getitimer: ITIMER_REAL only (SIGALRM); the CPU-time timers are refused.
+pub fn setitimer(t: &mut Task, a: Args) -> Result {
+    let (which, new, old) = (a.0[0], a.0[1], a.0[2]);
+    if which != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let tv = |b: &[u8]| {
+        let q = |o: usize| {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&b[o..o + 8]);
+            i64::from_le_bytes(x)
+        };
+        (q(0), q(8))
+    };
+    let mut nb = [0u8; 32];
+    if new != 0 {
+        t.read_user(new, &mut nb)?;
+    }
+    let (isec, iusec) = tv(&nb[0..16]);
+    let (vsec, vusec) = tv(&nb[16..32]);
+    if new != 0 && (isec < 0 || vsec < 0 || !(0..1_000_000).contains(&iusec) || !(0..1_000_000).contains(&vusec)) {
+        return Err(Errno::EINVAL);
+    }
+    let ns = |s: i64, us: i64| (s as u64).saturating_mul(1_000_000_000).saturating_add(us as u64 * 1000);
+    let prev = crate::proc::timer::get(&t.proc);
+    if new != 0 {
+        let value = ns(vsec, vusec);
+        let deadline = (value > 0).then(|| crate::time::monotonic_ns() + value);
+        crate::proc::timer::set_alarm(&t.proc, deadline, ns(isec, iusec));
+    }
+    if old != 0 {
+        write_itimer(t, old, prev)?;
+    }
+    Ok(0)
+}
+
+fn write_itimer(t: &Task, at: u64, v: Option<(u64, u64)>) -> core::result::Result<(), Errno> {
+    let (left, interval) = v.unwrap_or((0, 0));
+    let mut b = [0u8; 32];
+    let put = |b: &mut [u8; 32], o: usize, ns: u64| {
+        b[o..o + 8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+        b[o + 8..o + 16].copy_from_slice(&(ns % 1_000_000_000 / 1000).to_le_bytes());
+    };
+    put(&mut b, 0, interval);
+    // A running timer never reads as zero: Linux rounds the value up to a microsecond.
+    put(&mut b, 16, if v.is_some() { left.max(1000) } else { 0 });
+    t.write_user(at, &b)
+}
+
+pub fn getitimer(t: &mut Task, a: Args) -> Result {
+    if a.0[0] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let v = crate::proc::timer::get(&t.proc);
+    write_itimer(t, a.0[1], v)?;
     Ok(0)
 }

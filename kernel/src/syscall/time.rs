@@ -96,10 +96,23 @@ fn read_timespec(t: &Task, addr: u64) -> core::result::Result<Timespec, Errno> {
     Ok(v)
 }
 
+/// A sleep a signal cut short: the time left goes to `rem` (if given) and the call fails
+/// with EINTR after a handler, or restarts when no handler runs (Linux's restart block; the
+/// restarted call sleeps the whole request again, which only matters to a stopped process).
+fn interrupted_sleep(t: &Task, rem: u64, left: u64) -> Result {
+    if rem != 0 {
+        t.write_user(rem, &Timespec::from_nanos(left).to_bytes())?;
+    }
+    Err(Errno::ERESTARTNOHAND)
+}
+
 pub fn nanosleep(t: &mut Task, a: Args) -> Result {
     let req = read_timespec(t, a.0[0])?;
-    time::sleep_ns(req.as_nanos().unwrap_or(u64::MAX));
-    Ok(0)
+    let deadline = time::monotonic_ns().saturating_add(req.as_nanos().unwrap_or(u64::MAX));
+    match time::sleep_interruptible(deadline) {
+        0 => Ok(0),
+        left => interrupted_sleep(t, a.0[1], left),
+    }
 }
 
 pub fn clock_nanosleep(t: &mut Task, a: Args) -> Result {
@@ -110,12 +123,16 @@ pub fn clock_nanosleep(t: &mut Task, a: Args) -> Result {
         _ => return Err(Errno::EINVAL),
     }
     let req = read_timespec(t, a.0[2])?.as_nanos().unwrap_or(u64::MAX);
-    if a.u32(1) & TIMER_ABSTIME != 0 {
+    let abs = a.u32(1) & TIMER_ABSTIME != 0;
+    let wait = if abs {
         let now = clock_ns(clock)?;
-        let wait = (req as i64).saturating_sub(now).max(0) as u64;
-        time::sleep_ns(wait);
+        (req as i64).saturating_sub(now).max(0) as u64
     } else {
-        time::sleep_ns(req);
+        req
+    };
+    match time::sleep_interruptible(time::monotonic_ns().saturating_add(wait)) {
+        0 => Ok(0),
+        // An absolute sleep leaves no remainder to report.
+        left => interrupted_sleep(t, if abs { 0 } else { a.0[3] }, left),
     }
-    Ok(0)
 }

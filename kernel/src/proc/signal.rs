@@ -1,0 +1,497 @@
+//! Signals: generation, the pending set, delivery on the way back to user mode (default
+//! actions, or a handler run on a Linux-compatible `rt_sigframe`), and `rt_sigreturn`.
+//!
+//! State is per process in this version: one blocked mask, one pending set with one
+//! `siginfo` per signal (real-time signals do not queue more than one instance), and one
+//! alternate stack. The handler table is the process's (threads share it, as with
+//! `CLONE_SIGHAND`). Delivery happens in the thread's run loop after every system call,
+//! fault or interrupt, so a signal sent to a running process is taken at the next return to
+//! user mode; blocked system calls are woken and return `EINTR` or restart.
+//!
+//! The frame, as Linux builds it on x86-64 (offsets from the frame address, which is 8 mod 16
+//! so the handler starts as if called):
+//! ```text
+//!   0  pretcode (sa_restorer)   8  ucontext: flags, link, uc_stack (24), mcontext (256),
+//!                                  sigmask (8)            312  siginfo (128)
+//!   then, 64-byte aligned above it, the FXSAVE/XSAVE image the mcontext's fpstate names.
+//! ```
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use abi::errno::Errno;
+use hal::sync::SpinLock;
+
+use super::task::Task;
+use super::Process;
+
+pub const SIGHUP: u32 = 1;
+pub const SIGINT: u32 = 2;
+pub const SIGQUIT: u32 = 3;
+pub const SIGILL: u32 = 4;
+pub const SIGTRAP: u32 = 5;
+pub const SIGABRT: u32 = 6;
+pub const SIGBUS: u32 = 7;
+pub const SIGFPE: u32 = 8;
+pub const SIGKILL: u32 = 9;
+pub const SIGSEGV: u32 = 11;
+pub const SIGPIPE: u32 = 13;
+pub const SIGALRM: u32 = 14;
+pub const SIGTERM: u32 = 15;
+pub const SIGCHLD: u32 = 17;
+pub const SIGCONT: u32 = 18;
+pub const SIGSTOP: u32 = 19;
+pub const SIGTSTP: u32 = 20;
+pub const SIGTTIN: u32 = 21;
+pub const SIGTTOU: u32 = 22;
+pub const SIGURG: u32 = 23;
+pub const SIGWINCH: u32 = 28;
+
+pub const SA_SIGINFO: u64 = 4;
+pub const SA_ONSTACK: u64 = 0x0800_0000;
+pub const SA_RESTART: u64 = 0x1000_0000;
+pub const SA_NODEFER: u64 = 0x4000_0000;
+pub const SA_RESETHAND: u64 = 0x8000_0000;
+
+pub const SI_USER: i32 = 0;
+pub const SI_KERNEL: i32 = 0x80;
+pub const SI_TKILL: i32 = -6;
+pub const CLD_EXITED: i32 = 1;
+pub const CLD_KILLED: i32 = 2;
+
+/// Signals that cannot be caught, blocked or ignored.
+pub const UNBLOCKABLE: u64 = bit(SIGKILL) | bit(SIGSTOP);
+
+pub const fn bit(sig: u32) -> u64 {
+    1 << (sig - 1)
+}
+
+/// What a default action does.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DefaultAction {
+    Terminate,
+    Ignore,
+    Stop,
+    Continue,
+}
+
+pub fn default_action(sig: u32) -> DefaultAction {
+    match sig {
+        SIGCHLD | SIGURG | SIGWINCH => DefaultAction::Ignore,
+        SIGCONT => DefaultAction::Continue,
+        SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU => DefaultAction::Stop,
+        _ => DefaultAction::Terminate,
+    }
+}
+
+/// `siginfo_t`, the fields Tine fills.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SigInfo {
+    pub signo: u32,
+    pub code: i32,
+    pub errno: i32,
+    pub pid: u32,
+    pub uid: u32,
+    /// SIGCHLD: exit status or signal.
+    pub status: i32,
+    /// Faults: the address.
+    pub addr: u64,
+    /// True for fault signals: si_addr at offset 16 instead of pid/uid.
+    pub fault: bool,
+}
+
+impl SigInfo {
+    pub fn user(signo: u32, code: i32, pid: u32, uid: u32) -> SigInfo {
+        SigInfo {
+            signo,
+            code,
+            pid,
+            uid,
+            ..SigInfo::default()
+        }
+    }
+
+    pub fn fault(signo: u32, code: i32, addr: u64) -> SigInfo {
+        SigInfo {
+            signo,
+            code,
+            addr,
+            fault: true,
+            ..SigInfo::default()
+        }
+    }
+
+    pub fn to_bytes(&self) -> [u8; 128] {
+        let mut b = [0u8; 128];
+        b[0..4].copy_from_slice(&self.signo.to_le_bytes());
+        b[4..8].copy_from_slice(&self.errno.to_le_bytes());
+        b[8..12].copy_from_slice(&self.code.to_le_bytes());
+        if self.fault {
+            b[16..24].copy_from_slice(&self.addr.to_le_bytes());
+        } else {
+            b[16..20].copy_from_slice(&self.pid.to_le_bytes());
+            b[20..24].copy_from_slice(&self.uid.to_le_bytes());
+            if self.signo == SIGCHLD {
+                b[24..28].copy_from_slice(&self.status.to_le_bytes());
+            }
+        }
+        b
+    }
+}
+
+/// A handler table entry (`struct sigaction` as the kernel sees it on x86-64).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Action {
+    pub handler: u64,
+    pub flags: u64,
+    pub restorer: u64,
+    pub mask: u64,
+}
+
+pub const SIG_DFL: u64 = 0;
+pub const SIG_IGN: u64 = 1;
+
+impl Action {
+    pub fn from_bytes(b: &[u8; 32]) -> Action {
+        let q = |o: usize| {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&b[o..o + 8]);
+            u64::from_le_bytes(x)
+        };
+        Action {
+            handler: q(0),
+            flags: q(8),
+            restorer: q(16),
+            mask: q(24),
+        }
+    }
+}
+
+/// Per-process signal state besides the handler table and mask (which live in `Process`).
+pub struct Signals {
+    pending: AtomicU64,
+    info: SpinLock<Vec<(u32, SigInfo)>>,
+    /// sigaltstack: (sp, flags, size); flags SS_DISABLE (2) when none.
+    pub altstack: SpinLock<(u64, u32, u64)>,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Signals {
+            pending: AtomicU64::new(0),
+            info: SpinLock::new(Vec::new()),
+            altstack: SpinLock::new((0, 2, 0)),
+        }
+    }
+}
+
+impl Signals {
+    pub fn pending(&self) -> u64 {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    fn take(&self, sig: u32) -> SigInfo {
+        self.pending.fetch_and(!bit(sig), Ordering::AcqRel);
+        let mut info = self.info.lock();
+        match info.iter().position(|(s, _)| *s == sig) {
+            Some(i) => info.swap_remove(i).1,
+            None => SigInfo::user(sig, SI_KERNEL, 0, 0),
+        }
+    }
+
+    fn discard(&self, sig: u32) {
+        if self.pending() & bit(sig) != 0 {
+            let _ = self.take(sig);
+        }
+    }
+}
+
+/// A signal set to be ignored goes away if pending (POSIX).
+pub fn discard_pending(p: &Process, sig: u32) {
+    p.signals.discard(sig);
+}
+
+pub fn action(p: &Process, sig: u32) -> Action {
+    Action::from_bytes(&p.sigactions.lock()[sig as usize - 1])
+}
+
+/// Whether `sig` would be thrown away at once (ignored and not blocked).
+fn ignored(p: &Process, sig: u32) -> bool {
+    if p.sigmask.load(Ordering::Relaxed) & bit(sig) != 0 {
+        return false;
+    }
+    let a = action(p, sig);
+    a.handler == SIG_IGN || (a.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore)
+}
+
+/// Generate `info.signo` for process `p`: make it pending and wake the process's sleepers so a
+/// blocked system call can notice. Signal 0 only checks existence (done by the caller).
+pub fn send(p: &Process, info: SigInfo) {
+    let sig = info.signo;
+    if sig == 0 || sig > 64 || p.is_zombie() {
+        return;
+    }
+    if sig == SIGKILL || sig == SIGCONT {
+        for s in [SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU] {
+            p.signals.discard(s);
+        }
+    }
+    if default_action(sig) == DefaultAction::Stop {
+        p.signals.discard(SIGCONT);
+    }
+    if sig != SIGKILL && ignored(p, sig) {
+        return;
+    }
+    {
+        let mut list = p.signals.info.lock();
+        if p.signals.pending() & bit(sig) == 0 {
+            list.push((sig, info));
+        }
+        p.signals.pending.fetch_or(bit(sig), Ordering::AcqRel);
+    }
+    p.wake_threads();
+}
+
+/// A signal the thread caused (a fault): if it is blocked or ignored, it still kills, as on
+/// Linux — the default action is restored and the signal unblocked first.
+pub fn force(task: &Task, info: SigInfo) {
+    let p = &task.proc;
+    let sig = info.signo;
+    let a = action(p, sig);
+    let blocked = p.sigmask.load(Ordering::Relaxed) & bit(sig) != 0;
+    if blocked || a.handler == SIG_IGN {
+        p.sigactions.lock()[sig as usize - 1] = [0; 32];
+        p.sigmask.fetch_and(!bit(sig), Ordering::Relaxed);
+    }
+    {
+        let mut list = p.signals.info.lock();
+        list.retain(|(s, _)| *s != sig);
+        list.push((sig, info));
+        p.signals.pending.fetch_or(bit(sig), Ordering::AcqRel);
+    }
+}
+
+/// Whether a signal is pending that the process does not block (a sleeping system call
+/// should give up).
+pub fn interrupted(p: &Process) -> bool {
+    p.signals.pending() & !p.sigmask.load(Ordering::Relaxed) != 0
+}
+
+/// Deliver what is pending and not blocked: run default actions, or set up one handler frame.
+/// Called on every return to user mode; `restart` is the system call to restart if the call
+/// that just ended was interrupted (its number), to be re-issued or failed with EINTR.
+pub fn deliver(task: &mut Task) {
+    loop {
+        let p = task.proc.clone();
+        let ready = p.signals.pending() & !p.sigmask.load(Ordering::Relaxed);
+        if ready == 0 {
+            finish_restart(task, None);
+            return;
+        }
+        // SIGKILL first, then the lowest-numbered.
+        let sig = if ready & bit(SIGKILL) != 0 {
+            SIGKILL
+        } else {
+            ready.trailing_zeros() + 1
+        };
+        let info = p.signals.take(sig);
+        let act = action(&p, sig);
+        let handler = if sig == SIGKILL || sig == SIGSTOP {
+            SIG_DFL
+        } else {
+            act.handler
+        };
+        match handler {
+            SIG_IGN => continue,
+            SIG_DFL => match default_action(sig) {
+                DefaultAction::Ignore | DefaultAction::Continue => continue,
+                // Stopping comes with job control; until then a stop signal is ignored.
+                DefaultAction::Stop => continue,
+                DefaultAction::Terminate => {
+                    super::task::kill_current(task, abi::wait::signaled(sig as i32, false));
+                    return;
+                }
+            },
+            _ => {
+                finish_restart(task, Some(act));
+                if setup_frame(task, sig, &info, &act).is_err() {
+                    log::info!(
+                        "pid {}: cannot build the frame for signal {sig}: killed by SIGSEGV",
+                        p.pid
+                    );
+                    super::task::kill_current(task, abi::wait::signaled(SIGSEGV as i32, false));
+                    return;
+                }
+                if act.flags & SA_RESETHAND != 0 {
+                    p.sigactions.lock()[sig as usize - 1] = [0; 32];
+                }
+                let mut add = act.mask;
+                if act.flags & SA_NODEFER == 0 {
+                    add |= bit(sig);
+                }
+                p.sigmask.fetch_or(add & !UNBLOCKABLE, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+}
+
+/// An interrupted system call (it returned ERESTARTSYS, and `task.restart` holds its number):
+/// restart it — with no handler to run, or with a handler that has SA_RESTART — by stepping
+/// back over the `syscall` instruction; otherwise fail it with EINTR.
+fn finish_restart(task: &mut Task, handler: Option<Action>) {
+    if handler.is_none()
+        && let Some(m) = task.saved_mask.take()
+    {
+        // rt_sigsuspend ended without a handler to run: its temporary mask goes.
+        task.proc.sigmask.store(m, Ordering::Relaxed);
+    }
+    let Some((nr, kind)) = task.restart.take() else {
+        return;
+    };
+    let restart = match kind {
+        // ERESTARTNOHAND: restart only when no handler runs.
+        Errno::ERESTARTNOHAND => handler.is_none(),
+        _ => handler.is_none_or(|a| a.flags & SA_RESTART != 0),
+    };
+    if restart {
+        task.ctx.rax = nr;
+        task.ctx.rip -= 2;
+    } else {
+        task.ctx.rax = Errno::EINTR.as_ret() as u64;
+    }
+}
+
+const FRAME: u64 = 440;
+const UC: u64 = 8;
+const MCONTEXT: u64 = UC + 40;
+const INFO: u64 = 312;
+
+fn setup_frame(task: &mut Task, sig: u32, info: &SigInfo, act: &Action) -> Result<(), Errno> {
+    let p = task.proc.clone();
+    let (ss_sp, ss_flags, ss_size) = *p.signals.altstack.lock();
+    let on_alt = ss_flags & 2 == 0 && task.ctx.rsp > ss_sp && task.ctx.rsp <= ss_sp + ss_size;
+    let mut sp = if act.flags & SA_ONSTACK != 0 && ss_flags & 2 == 0 && !on_alt {
+        ss_sp + ss_size
+    } else {
+        // Skip the red zone below the interrupted code's stack pointer.
+        task.ctx.rsp.wrapping_sub(128)
+    };
+    let fpu: Vec<u8> = task.ctx.fpu_bytes().to_vec();
+    let (xsave, xcr0_size) = hal::user::fpu_description();
+    let xsave = xsave == "xsave";
+    let fp_len = fpu.len() as u64 + if xsave { 4 } else { 0 };
+    sp = sp.checked_sub(fp_len).ok_or(Errno::EFAULT)? & !63;
+    let fp_addr = sp;
+    let frame = ((sp.checked_sub(FRAME).ok_or(Errno::EFAULT)?) & !15) - 8;
+
+    let mut fp = fpu;
+    if xsave {
+        // fpx_sw_bytes in the FXSAVE area's software-reserved bytes, and the trailing magic,
+        // as Linux writes them so user space can tell an extended frame.
+        let put32 = |b: &mut Vec<u8>, o: usize, v: u32| b[o..o + 4].copy_from_slice(&v.to_le_bytes());
+        put32(&mut fp, 464, 0x4650_5853);
+        put32(&mut fp, 468, (xcr0_size + 4) as u32);
+        fp[472..480].copy_from_slice(&0b111u64.to_le_bytes());
+        put32(&mut fp, 480, xcr0_size as u32);
+        fp.extend_from_slice(&0x4650_5845u32.to_le_bytes());
+    }
+    task.write_user(fp_addr, &fp)?;
+
+    // After rt_sigsuspend the mask to come back to is the one before the call.
+    let old_mask = task
+        .saved_mask
+        .take()
+        .unwrap_or_else(|| p.sigmask.load(Ordering::Relaxed));
+    let c = &task.ctx;
+    let mut b = vec![0u8; FRAME as usize];
+    let put = |b: &mut Vec<u8>, o: u64, v: u64| b[o as usize..o as usize + 8].copy_from_slice(&v.to_le_bytes());
+    put(&mut b, 0, act.restorer);
+    // uc_flags: UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, as Linux sets them.
+    put(&mut b, UC, if xsave { 1 | 2 | 4 } else { 2 | 4 });
+    put(&mut b, UC + 16, ss_sp);
+    b[(UC + 24) as usize..(UC + 28) as usize].copy_from_slice(&(if on_alt { 1u32 } else { ss_flags }).to_le_bytes());
+    put(&mut b, UC + 32, ss_size);
+    let regs = [
+        c.r8, c.r9, c.r10, c.r11, c.r12, c.r13, c.r14, c.r15, c.rdi, c.rsi, c.rbp, c.rbx, c.rdx,
+        c.rax, c.rcx, c.rsp, c.rip, c.rflags,
+    ];
+    for (i, r) in regs.iter().enumerate() {
+        put(&mut b, MCONTEXT + i as u64 * 8, *r);
+    }
+    // cs, gs, fs, ss as 16-bit fields.
+    b[(MCONTEXT + 144) as usize..(MCONTEXT + 146) as usize].copy_from_slice(&0x33u16.to_le_bytes());
+    b[(MCONTEXT + 150) as usize..(MCONTEXT + 152) as usize].copy_from_slice(&0x2bu16.to_le_bytes());
+    put(&mut b, MCONTEXT + 152, c.error_code);
+    put(&mut b, MCONTEXT + 160, c.vector);
+    put(&mut b, MCONTEXT + 168, old_mask);
+    put(&mut b, MCONTEXT + 176, if info.fault { info.addr } else { 0 });
+    put(&mut b, MCONTEXT + 184, fp_addr);
+    put(&mut b, UC + 296, old_mask);
+    b[INFO as usize..INFO as usize + 128].copy_from_slice(&info.to_bytes());
+    task.write_user(frame, &b)?;
+
+    let c = &mut task.ctx;
+    c.rip = act.handler;
+    c.rsp = frame;
+    c.rdi = u64::from(sig);
+    c.rsi = frame + INFO;
+    c.rdx = frame + UC;
+    c.rax = 0;
+    // Handlers start with the direction and trap flags clear.
+    c.rflags &= !(0x400 | 0x100);
+    Ok(())
+}
+
+/// rt_sigreturn: restore the registers, mask and FPU state saved in the frame at the stack
+/// pointer (the handler's `ret` popped `pretcode`). Returns the restored rax.
+pub fn sigreturn(task: &mut Task) -> Result<u64, Errno> {
+    let frame = task.ctx.rsp.wrapping_sub(8);
+    let mut b = vec![0u8; FRAME as usize];
+    if task.read_user(frame, &mut b).is_err() {
+        return bad_frame(task);
+    }
+    let get = |o: u64| {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(&b[o as usize..o as usize + 8]);
+        u64::from_le_bytes(x)
+    };
+    let fp_addr = get(MCONTEXT + 184);
+    if fp_addr != 0 {
+        let size = task.ctx.fpu_bytes().len();
+        let mut fp = vec![0u8; size];
+        if task.read_user(fp_addr, &mut fp).is_err() || !task.ctx.set_fpu_bytes(&fp) {
+            return bad_frame(task);
+        }
+    }
+    let c = &mut task.ctx;
+    let r = |i: u64| get(MCONTEXT + i * 8);
+    c.r8 = r(0);
+    c.r9 = r(1);
+    c.r10 = r(2);
+    c.r11 = r(3);
+    c.r12 = r(4);
+    c.r13 = r(5);
+    c.r14 = r(6);
+    c.r15 = r(7);
+    c.rdi = r(8);
+    c.rsi = r(9);
+    c.rbp = r(10);
+    c.rbx = r(11);
+    c.rdx = r(12);
+    c.rax = r(13);
+    c.rcx = r(14);
+    c.rsp = r(15);
+    c.rip = r(16);
+    // Only the flags user code may change (the entry code masks the rest again).
+    c.rflags = r(17);
+    let mask = get(UC + 296) & !UNBLOCKABLE;
+    task.proc.sigmask.store(mask, Ordering::Relaxed);
+    Ok(task.ctx.rax)
+}
+
+fn bad_frame(task: &mut Task) -> Result<u64, Errno> {
+    super::task::kill_current(task, abi::wait::signaled(SIGSEGV as i32, false));
+    Ok(0)
+}
