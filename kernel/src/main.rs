@@ -72,6 +72,7 @@ fn kmain(info: &'static hal::BootInfo) -> ! {
                     s.symlinks
                 );
             }
+            console::start();
             proc::init::start(&cmdline);
             log::info!("no init found: starting the boot monitor on the console (type 'help')");
             monitor::run()

@@ -13,7 +13,8 @@ const HELP: &str =
 /// Block until a byte arrives on the console (sleeping: other threads keep running).
 fn getc() -> u8 {
     let mut b = [0u8; 1];
-    crate::console::read(&mut b);
+    // A kernel thread is never interrupted by signals: the read ends with a byte.
+    let _ = crate::console::read(&mut b);
     b[0]
 }
 
@@ -38,6 +39,8 @@ fn read_line(buf: &mut String) {
 }
 
 pub fn run() -> ! {
+    // The monitor reads single bytes and echoes them itself.
+    crate::console::set_raw();
     kprintln!("{HELP}");
     let mut line = String::new();
     loop {

@@ -39,6 +39,13 @@ fn put(byte: u8) {
 }
 
 /// Write bytes, turning "\n" into "\r\n" for terminals.
+/// Bytes exactly as given (the console TTY does its own output processing).
+pub fn write_raw(bytes: &[u8]) {
+    for &b in bytes {
+        put(b);
+    }
+}
+
 pub fn write_bytes(bytes: &[u8]) {
     for &b in bytes {
         if b == b'\n' {

@@ -90,8 +90,8 @@ pub fn populate_dir(dev: vfs::Node) {
 }
 
 /// Read from a device into `buf`; returns the bytes produced.
-pub fn read(d: Device, buf: &mut [u8]) -> usize {
-    match d {
+pub fn read(d: Device, buf: &mut [u8]) -> Result<usize, Errno> {
+    Ok(match d {
         Device::Null => 0,
         Device::Zero | Device::Full => {
             buf.fill(0);
@@ -104,8 +104,8 @@ pub fn read(d: Device, buf: &mut [u8]) -> usize {
             }
             buf.len()
         }
-        Device::Console => crate::console::read(buf),
-    }
+        Device::Console => crate::console::read(buf)?,
+    })
 }
 
 /// Write `data` to a device; returns the bytes taken.

@@ -15,9 +15,9 @@ pub mod futex;
 pub mod init;
 pub mod signal;
 pub mod task;
-pub mod timer;
 #[cfg(feature = "ktest")]
 mod tests;
+pub mod timer;
 pub mod wait;
 
 use alloc::collections::BTreeMap;
@@ -241,8 +241,12 @@ impl Process {
 
     /// Wake every thread of the process so blocked system calls notice a signal.
     pub fn wake_threads(&self) {
-        let threads: Vec<Arc<crate::sched::Thread>> =
-            self.threads.lock().iter().filter_map(Weak::upgrade).collect();
+        let threads: Vec<Arc<crate::sched::Thread>> = self
+            .threads
+            .lock()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
         for t in threads {
             t.interrupt();
         }
@@ -353,7 +357,8 @@ impl Process {
                     } else {
                         (signal::CLD_EXITED, abi::wait::exit_status(status))
                     };
-                    let mut info = signal::SigInfo::user(sig, code, self.pid, self.creds.lock().uid);
+                    let mut info =
+                        signal::SigInfo::user(sig, code, self.pid, self.creds.lock().uid);
                     info.status = st;
                     signal::send(&parent, info);
                 }

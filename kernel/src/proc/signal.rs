@@ -23,22 +23,19 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use abi::errno::Errno;
 use hal::sync::SpinLock;
 
-use super::task::Task;
 use super::Process;
+use super::task::Task;
 
-pub const SIGHUP: u32 = 1;
 pub const SIGINT: u32 = 2;
 pub const SIGQUIT: u32 = 3;
 pub const SIGILL: u32 = 4;
 pub const SIGTRAP: u32 = 5;
-pub const SIGABRT: u32 = 6;
 pub const SIGBUS: u32 = 7;
 pub const SIGFPE: u32 = 8;
 pub const SIGKILL: u32 = 9;
 pub const SIGSEGV: u32 = 11;
 pub const SIGPIPE: u32 = 13;
 pub const SIGALRM: u32 = 14;
-pub const SIGTERM: u32 = 15;
 pub const SIGCHLD: u32 = 17;
 pub const SIGCONT: u32 = 18;
 pub const SIGSTOP: u32 = 19;
@@ -48,7 +45,6 @@ pub const SIGTTOU: u32 = 22;
 pub const SIGURG: u32 = 23;
 pub const SIGWINCH: u32 = 28;
 
-pub const SA_SIGINFO: u64 = 4;
 pub const SA_ONSTACK: u64 = 0x0800_0000;
 pub const SA_RESTART: u64 = 0x1000_0000;
 pub const SA_NODEFER: u64 = 0x4000_0000;
@@ -122,7 +118,7 @@ impl SigInfo {
         }
     }
 
-    pub fn to_bytes(&self) -> [u8; 128] {
+    pub fn to_bytes(self) -> [u8; 128] {
         let mut b = [0u8; 128];
         b[0..4].copy_from_slice(&self.signo.to_le_bytes());
         b[4..8].copy_from_slice(&self.errno.to_le_bytes());
@@ -390,7 +386,8 @@ fn setup_frame(task: &mut Task, sig: u32, info: &SigInfo, act: &Action) -> Resul
     if xsave {
         // fpx_sw_bytes in the FXSAVE area's software-reserved bytes, and the trailing magic,
         // as Linux writes them so user space can tell an extended frame.
-        let put32 = |b: &mut Vec<u8>, o: usize, v: u32| b[o..o + 4].copy_from_slice(&v.to_le_bytes());
+        let put32 =
+            |b: &mut Vec<u8>, o: usize, v: u32| b[o..o + 4].copy_from_slice(&v.to_le_bytes());
         put32(&mut fp, 464, 0x4650_5853);
         put32(&mut fp, 468, (xcr0_size + 4) as u32);
         fp[472..480].copy_from_slice(&0b111u64.to_le_bytes());
@@ -406,12 +403,15 @@ fn setup_frame(task: &mut Task, sig: u32, info: &SigInfo, act: &Action) -> Resul
         .unwrap_or_else(|| p.sigmask.load(Ordering::Relaxed));
     let c = &task.ctx;
     let mut b = vec![0u8; FRAME as usize];
-    let put = |b: &mut Vec<u8>, o: u64, v: u64| b[o as usize..o as usize + 8].copy_from_slice(&v.to_le_bytes());
+    let put = |b: &mut Vec<u8>, o: u64, v: u64| {
+        b[o as usize..o as usize + 8].copy_from_slice(&v.to_le_bytes())
+    };
     put(&mut b, 0, act.restorer);
     // uc_flags: UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, as Linux sets them.
     put(&mut b, UC, if xsave { 1 | 2 | 4 } else { 2 | 4 });
     put(&mut b, UC + 16, ss_sp);
-    b[(UC + 24) as usize..(UC + 28) as usize].copy_from_slice(&(if on_alt { 1u32 } else { ss_flags }).to_le_bytes());
+    b[(UC + 24) as usize..(UC + 28) as usize]
+        .copy_from_slice(&(if on_alt { 1u32 } else { ss_flags }).to_le_bytes());
     put(&mut b, UC + 32, ss_size);
     let regs = [
         c.r8, c.r9, c.r10, c.r11, c.r12, c.r13, c.r14, c.r15, c.rdi, c.rsi, c.rbp, c.rbx, c.rdx,
@@ -426,7 +426,11 @@ fn setup_frame(task: &mut Task, sig: u32, info: &SigInfo, act: &Action) -> Resul
     put(&mut b, MCONTEXT + 152, c.error_code);
     put(&mut b, MCONTEXT + 160, c.vector);
     put(&mut b, MCONTEXT + 168, old_mask);
-    put(&mut b, MCONTEXT + 176, if info.fault { info.addr } else { 0 });
+    put(
+        &mut b,
+        MCONTEXT + 176,
+        if info.fault { info.addr } else { 0 },
+    );
     put(&mut b, MCONTEXT + 184, fp_addr);
     put(&mut b, UC + 296, old_mask);
     b[INFO as usize..INFO as usize + 128].copy_from_slice(&info.to_bytes());

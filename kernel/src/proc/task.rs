@@ -9,6 +9,7 @@ use abi::errno::Errno;
 use hal::user::{Exit, UserContext};
 
 use super::Process;
+use super::signal::{SIGBUS, SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGTRAP};
 use crate::{sched, syscall};
 
 /// What a system call handler sees: the calling process and its thread's registers.
@@ -43,14 +44,6 @@ impl Task {
         }
     }
 }
-
-/// Signals a fault turns into (the signals issue adds handlers; until then they terminate).
-const SIGILL: i32 = 4;
-const SIGTRAP: i32 = 5;
-const SIGBUS: i32 = 7;
-const SIGFPE: i32 = 8;
-const SIGKILL: i32 = 9;
-const SIGSEGV: i32 = 11;
 
 /// The kernel thread of a user thread: run, handle, repeat until the process exits.
 pub fn run(mut task: Task) {
@@ -155,25 +148,25 @@ fn handle_exception(task: &mut Task, vector: u8, error_code: u64, cr2: u64) {
                         task.proc.pid,
                         task.proc.comm.lock().as_str()
                     );
-                    kill_current(task, abi::wait::signaled(SIGKILL, false));
+                    kill_current(task, abi::wait::signaled(SIGKILL as i32, false));
                     return;
                 }
                 // SEGV_ACCERR: the area forbids the access; SEGV_MAPERR: no area there.
-                Some(crate::vm::FaultResult::Denied) => SigInfo::fault(SIGSEGV as u32, 2, cr2),
-                _ => SigInfo::fault(SIGSEGV as u32, 1, cr2),
+                Some(crate::vm::FaultResult::Denied) => SigInfo::fault(SIGSEGV, 2, cr2),
+                _ => SigInfo::fault(SIGSEGV, 1, cr2),
             }
         }
         // FPE_INTDIV for a divide error; x87 and SIMD errors without a finer code.
-        0 => SigInfo::fault(SIGFPE as u32, 1, rip),
-        16 | 19 => SigInfo::fault(SIGFPE as u32, 0, rip),
+        0 => SigInfo::fault(SIGFPE, 1, rip),
+        16 | 19 => SigInfo::fault(SIGFPE, 0, rip),
         // TRAP_BRKPT (int3 leaves rip after the instruction, as on Linux), TRAP_TRACE.
-        3 => SigInfo::fault(SIGTRAP as u32, 0x80, 0),
-        1 => SigInfo::fault(SIGTRAP as u32, 2, rip),
+        3 => SigInfo::fault(SIGTRAP, 0x80, 0),
+        1 => SigInfo::fault(SIGTRAP, 2, rip),
         // ILL_ILLOPN: ud2 and other invalid opcodes.
-        6 => SigInfo::fault(SIGILL as u32, 2, rip),
-        17 => SigInfo::fault(SIGBUS as u32, 1, cr2),
+        6 => SigInfo::fault(SIGILL, 2, rip),
+        17 => SigInfo::fault(SIGBUS, 1, cr2),
         // General protection and the rest: SI_KERNEL with no address, as Linux reports them.
-        _ => SigInfo::fault(SIGSEGV as u32, 0x80, 0),
+        _ => SigInfo::fault(SIGSEGV, 0x80, 0),
     };
     log::debug!(
         "pid {} ({}): {} at rip {rip:#x} (addr {cr2:#x}): signal {}",

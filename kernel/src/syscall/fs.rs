@@ -54,7 +54,11 @@ pub fn read_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> Re
             // Memory devices fill the whole buffer; the console returns what it has.
             while done < len {
                 let want = (len - done).min(CHUNK);
-                let n = dev::read(*d, &mut tmp[..want]);
+                let n = match dev::read(*d, &mut tmp[..want]) {
+                    Ok(n) => n,
+                    Err(e) if done == 0 => return Err(e),
+                    Err(_) => break,
+                };
                 t.write_user(buf + done as u64, &tmp[..n])?;
                 done += n;
                 if n < want || *d == dev::Device::Console {

@@ -75,8 +75,24 @@ pub fn dispatch(task: &mut Task) {
         return;
     }
     // A write to a pipe without readers raises SIGPIPE (before EPIPE reaches user space).
-    if result == Err(Errno::EPIPE) && matches!(n, nr::WRITE | nr::WRITEV | nr::PWRITE64 | nr::PWRITEV | nr::SENDFILE | nr::SENDTO | nr::SENDMSG) {
-        let info = crate::proc::signal::SigInfo::user(crate::proc::signal::SIGPIPE, 0, task.proc.pid, task.proc.creds.lock().uid);
+    if result == Err(Errno::EPIPE)
+        && matches!(
+            n,
+            nr::WRITE
+                | nr::WRITEV
+                | nr::PWRITE64
+                | nr::PWRITEV
+                | nr::SENDFILE
+                | nr::SENDTO
+                | nr::SENDMSG
+        )
+    {
+        let info = crate::proc::signal::SigInfo::user(
+            crate::proc::signal::SIGPIPE,
+            0,
+            task.proc.pid,
+            task.proc.creds.lock().uid,
+        );
         crate::proc::signal::send(&task.proc.clone(), info);
     }
     // Interrupted by a signal: delivery decides between restarting and EINTR.

@@ -312,10 +312,19 @@ pub fn setitimer(t: &mut Task, a: Args) -> Result {
     }
     let (isec, iusec) = tv(&nb[0..16]);
     let (vsec, vusec) = tv(&nb[16..32]);
-    if new != 0 && (isec < 0 || vsec < 0 || !(0..1_000_000).contains(&iusec) || !(0..1_000_000).contains(&vusec)) {
+    if new != 0
+        && (isec < 0
+            || vsec < 0
+            || !(0..1_000_000).contains(&iusec)
+            || !(0..1_000_000).contains(&vusec))
+    {
         return Err(Errno::EINVAL);
     }
-    let ns = |s: i64, us: i64| (s as u64).saturating_mul(1_000_000_000).saturating_add(us as u64 * 1000);
+    let ns = |s: i64, us: i64| {
+        (s as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(us as u64 * 1000)
+    };
     let prev = crate::proc::timer::get(&t.proc);
     if new != 0 {
         let value = ns(vsec, vusec);
