@@ -110,6 +110,80 @@ fn tine_run(kernel: &Path, script: &[u8]) -> Result<(Option<i32>, String), Strin
     Ok((code, out))
 }
 
+/// Wait until `needle` has appeared `count` times in the console output.
+fn wait_count(s: &mut Session, needle: &str, count: usize, timeout: Duration) -> bool {
+    let end = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < end {
+        if s.output().matches(needle).count() >= count {
+            return true;
+        }
+        if !s.wait_for(needle, Duration::from_millis(100)) && s.output().contains("Power down") {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// An interactive session as a user types it on the serial console: the default image boots to
+/// init's login shell; `sleep 100` is interrupted with ^C, the shell survives and reports 130;
+/// a line typed to `cat` is echoed and copied, ^D ends it; `poweroff -f` powers off.
+fn interactive(kernel: &Path) -> Vec<(String, Result<(), String>)> {
+    let mut results = Vec::new();
+    let init = match crate::rootfs::build_init() {
+        Ok(i) => i,
+        Err(e) => return vec![("shell::interactive".into(), Err(e))],
+    };
+    let image = match crate::rootfs::build(&init, &[], "rootfs.cpio") {
+        Ok(i) => i,
+        Err(e) => return vec![("shell::interactive".into(), Err(e))],
+    };
+    let mut cfg = Config::new(kernel.to_path_buf());
+    cfg.append = "console=ttyS0 panic=-1 loglevel=4".into();
+    cfg.initrd = Some(image);
+    let mut s = match Session::start(&cfg) {
+        Ok(s) => s,
+        Err(e) => return vec![("shell::interactive".into(), Err(e))],
+    };
+    const PROMPT: &str = "root@tine:~# ";
+    let t = Duration::from_secs(60);
+    let log = |s: &Session| {
+        let out = s.output();
+        let tail: Vec<&str> = out.lines().rev().take(15).collect();
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    };
+    let mut step = |name: &str, ok: bool, s: &Session| {
+        results.push((
+            format!("shell::{name}"),
+            if ok { Ok(()) } else { Err(format!("console:\n{}", log(s))) },
+        ));
+        ok
+    };
+    let booted = wait_count(&mut s, PROMPT, 1, t);
+    if !step("boots_to_a_prompt", booted, &s) {
+        return results;
+    }
+    s.send("sleep 100\n");
+    std::thread::sleep(Duration::from_millis(1500));
+    s.send("\x03");
+    let back = wait_count(&mut s, PROMPT, 2, Duration::from_secs(20));
+    step("ctrl_c_interrupts_sleep", back, &s);
+    s.send("echo status=$?\n");
+    let st = s.wait_for("status=130", Duration::from_secs(20));
+    step("interrupted_status_130", st, &s);
+    s.send("cat\n");
+    std::thread::sleep(Duration::from_millis(800));
+    s.send("typed line\n");
+    let copied = wait_count(&mut s, "typed line", 2, Duration::from_secs(20));
+    s.send("\x04");
+    let ended = wait_count(&mut s, PROMPT, 4, Duration::from_secs(20));
+    step("cat_echoes_and_eof_ends_it", copied && ended, &s);
+    s.send("poweroff -f\n");
+    let code = s.wait_exit(Duration::from_secs(30));
+    step("poweroff", code == Some(0), &s);
+    results
+}
+
 /// Run the smoke script on both and compare section by section.
 pub fn run_all(kernel: &Path) -> Vec<(String, Result<(), String>)> {
     let script_path = crate::root().join(SCRIPT);
@@ -158,6 +232,7 @@ pub fn run_all(kernel: &Path) -> Vec<(String, Result<(), String>)> {
         };
         results.push((format!("shell::{name}"), r));
     }
+    results.extend(interactive(kernel));
     results.push((
         "shell::finished_and_powered_off".into(),
         if t_ended && code == Some(0) {
