@@ -155,7 +155,11 @@ fn interactive(kernel: &Path) -> Vec<(String, Result<(), String>)> {
     let mut step = |name: &str, ok: bool, s: &Session| {
         results.push((
             format!("shell::{name}"),
-            if ok { Ok(()) } else { Err(format!("console:\n{}", log(s))) },
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("console:\n{}", log(s)))
+            },
         ));
         ok
     };
@@ -178,6 +182,32 @@ fn interactive(kernel: &Path) -> Vec<(String, Result<(), String>)> {
     s.send("\x04");
     let ended = wait_count(&mut s, PROMPT, 4, Duration::from_secs(20));
     step("cat_echoes_and_eof_ends_it", copied && ended, &s);
+    // Job control: ^Z stops the job, bg continues it in the background, fg brings it back,
+    // ^C ends it; kill %1 ends a background job.
+    s.send("sleep 100\n");
+    std::thread::sleep(Duration::from_millis(1500));
+    s.send("\x1a");
+    let stopped =
+        s.wait_for("Stopped", Duration::from_secs(20)) && wait_count(&mut s, PROMPT, 5, t);
+    step("ctrl_z_stops_the_job", stopped, &s);
+    s.send("bg\n");
+    std::thread::sleep(Duration::from_millis(800));
+    s.send("jobs\n");
+    let running = s.wait_for("Running", Duration::from_secs(20));
+    step("bg_continues_it", running, &s);
+    s.send("fg\n");
+    std::thread::sleep(Duration::from_millis(1500));
+    s.send("\x03");
+    let prompts = s.output().matches(PROMPT).count();
+    let back = wait_count(&mut s, PROMPT, prompts + 1, Duration::from_secs(20));
+    step("fg_then_ctrl_c", back, &s);
+    s.send("sleep 60 &\n");
+    std::thread::sleep(Duration::from_millis(800));
+    s.send("kill %1\n");
+    std::thread::sleep(Duration::from_millis(800));
+    s.send("jobs\n");
+    let killed = s.wait_for("Terminated", Duration::from_secs(20));
+    step("kill_percent_1", killed, &s);
     s.send("poweroff -f\n");
     let code = s.wait_exit(Duration::from_secs(30));
     step("poweroff", code == Some(0), &s);

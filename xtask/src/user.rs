@@ -103,6 +103,11 @@ pub const CASES: &[Case] = &[
         env: &[],
         args: &[],
     },
+    Case {
+        program: "t_signal",
+        env: &[],
+        args: &[],
+    },
 ];
 
 pub struct Built {

@@ -92,6 +92,10 @@ pub struct Process {
     pub exit_signal: AtomicU32,
     /// Pending signals and the alternate stack.
     pub signals: signal::Signals,
+    /// Job control: stopped or not, and a stop/continue the parent has not waited for yet.
+    pub job: SpinLock<signal::Job>,
+    /// Threads of a stopped process sleep here until SIGCONT (or SIGKILL).
+    pub stop_wait: WaitQueue,
     /// The kernel threads running this process's user threads (signals wake them).
     pub threads: SpinLock<Vec<Weak<crate::sched::Thread>>>,
     /// Nice value, -20..=19.
@@ -219,6 +223,8 @@ impl Process {
             sigactions: SpinLock::new(sigactions),
             sigmask: AtomicU64::new(sigmask),
             signals: signal::Signals::default(),
+            job: SpinLock::new(signal::Job::default()),
+            stop_wait: WaitQueue::new(),
             exit_signal: AtomicU32::new(signal::SIGCHLD),
             threads: SpinLock::new(Vec::new()),
             nice: core::sync::atomic::AtomicI32::new(

@@ -55,6 +55,79 @@ pub const SI_KERNEL: i32 = 0x80;
 pub const SI_TKILL: i32 = -6;
 pub const CLD_EXITED: i32 = 1;
 pub const CLD_KILLED: i32 = 2;
+pub const CLD_STOPPED: i32 = 5;
+pub const CLD_CONTINUED: i32 = 6;
+/// sa_flags of SIGCHLD: no SIGCHLD when children stop or continue.
+const SA_NOCLDSTOP: u64 = 1;
+
+/// Job-control state of a process.
+#[derive(Default, Debug)]
+pub struct Job {
+    pub stopped: bool,
+    /// A wait status (stopped or continued) not yet reported to the parent.
+    pub report: Option<i32>,
+}
+
+/// Tell the parent a child stopped or continued: SIGCHLD (unless it asked not to with
+/// SA_NOCLDSTOP) and a wake-up for waitpid.
+fn notify_parent(p: &Process, code: i32, status: i32) {
+    let Some(parent) = p.parent.lock().upgrade() else {
+        return;
+    };
+    if action(&parent, SIGCHLD).flags & SA_NOCLDSTOP == 0 {
+        let mut info = SigInfo::user(SIGCHLD, code, p.pid, p.creds.lock().uid);
+        info.status = status;
+        send(&parent, info);
+    }
+    parent.child_events.wake_all();
+}
+
+/// Stop the process (a stop signal's default action) and sleep until it is continued or
+/// killed. Every thread of a stopped process parks here.
+pub fn stop(task: &mut Task, sig: u32) {
+    let p = task.proc.clone();
+    let first = {
+        let mut j = p.job.lock();
+        let first = !j.stopped;
+        j.stopped = true;
+        if first {
+            j.report = Some(abi::wait::stopped(sig as i32));
+        }
+        first
+    };
+    if first {
+        notify_parent(&p, CLD_STOPPED, sig as i32);
+        p.wake_threads();
+    }
+    park(&p);
+}
+
+/// Sleep while the process is stopped.
+pub fn park(p: &Process) {
+    p.stop_wait.wait_until(|| {
+        let go = !p.job.lock().stopped || p.signals.pending() & bit(SIGKILL) != 0 || p.is_zombie();
+        go.then_some(())
+    });
+}
+
+/// SIGCONT (or SIGKILL) for a stopped process: it runs again; SIGCONT is reported.
+fn resume(p: &Process, sig: u32) {
+    let was = {
+        let mut j = p.job.lock();
+        let was = j.stopped;
+        j.stopped = false;
+        if was && sig == SIGCONT {
+            j.report = Some(abi::wait::continued());
+        }
+        was
+    };
+    if was {
+        p.stop_wait.wake_all();
+        if sig == SIGCONT {
+            notify_parent(p, CLD_CONTINUED, SIGCONT as i32);
+        }
+    }
+}
 
 /// Signals that cannot be caught, blocked or ignored.
 pub const UNBLOCKABLE: u64 = bit(SIGKILL) | bit(SIGSTOP);
@@ -232,6 +305,8 @@ pub fn send(p: &Process, info: SigInfo) {
         for s in [SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU] {
             p.signals.discard(s);
         }
+        // Continuing happens when SIGCONT is sent, whatever its disposition.
+        resume(p, sig);
     }
     if default_action(sig) == DefaultAction::Stop {
         p.signals.discard(SIGCONT);
@@ -302,8 +377,10 @@ pub fn deliver(task: &mut Task) {
             SIG_IGN => continue,
             SIG_DFL => match default_action(sig) {
                 DefaultAction::Ignore | DefaultAction::Continue => continue,
-                // Stopping comes with job control; until then a stop signal is ignored.
-                DefaultAction::Stop => continue,
+                DefaultAction::Stop => {
+                    stop(task, sig);
+                    continue;
+                }
                 DefaultAction::Terminate => {
                     super::task::kill_current(task, abi::wait::signaled(sig as i32, false));
                     return;

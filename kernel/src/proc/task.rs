@@ -52,6 +52,10 @@ pub fn run(mut task: Task) {
             // Another thread ended the process (exit_group or a fatal signal).
             break;
         }
+        if task.proc.job.lock().stopped {
+            super::signal::park(&task.proc);
+            continue;
+        }
         if let Some(vm) = task.proc.vm.lock().as_ref() {
             vm.activate();
         }

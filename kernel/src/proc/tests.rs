@@ -228,16 +228,20 @@ ktest!(
         );
         assert_eq!(child.ppid(), t.proc.pid);
         child.exit(abi::wait::exited(3));
-        let r = super::wait::wait(&t.proc, super::wait::Selector::Pid(child.pid), 0)
-            .expect("wait")
-            .expect("reaped");
+        let r = super::wait::wait(
+            &t.proc,
+            super::wait::Selector::Pid(child.pid),
+            abi::wait::WEXITED,
+        )
+        .expect("wait")
+        .expect("reaped");
         assert_eq!((r.pid, r.status), (child.pid, abi::wait::exited(3)));
         assert!(
             super::lookup(child.pid).is_none(),
             "reaped zombie still in the table"
         );
         assert_eq!(
-            super::wait::wait(&t.proc, super::wait::Selector::Any, 0).err(),
+            super::wait::wait(&t.proc, super::wait::Selector::Any, abi::wait::WEXITED).err(),
             Some(Errno::ECHILD)
         );
         t.proc.exit(0);

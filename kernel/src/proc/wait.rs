@@ -6,7 +6,7 @@ use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
 use abi::errno::Errno;
-use abi::wait::{WNOHANG, WNOWAIT};
+use abi::wait::{WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED};
 
 use super::{ProcState, Process};
 
@@ -63,8 +63,32 @@ fn scan(parent: &Arc<Process>, sel: Selector, options: i32) -> Scan {
         }
         any = true;
         if let ProcState::Zombie(status) = *c.state.lock() {
-            found = Some((i, status));
-            break;
+            if options & WEXITED != 0 {
+                found = Some((i, status));
+                break;
+            }
+            continue;
+        }
+        // A stop or continue not yet reported, if the caller asked for those.
+        let mut job = c.job.lock();
+        let wanted = match job.report {
+            Some(st) if st == abi::wait::continued() => options & WCONTINUED != 0,
+            Some(_) => options & WUNTRACED != 0,
+            None => false,
+        };
+        if wanted && let Some(st) = job.report {
+            if options & WNOWAIT == 0 {
+                job.report = None;
+            }
+            let r = Reaped {
+                pid: c.pid,
+                uid: c.creds.lock().uid,
+                status: st,
+                user_ns: 0,
+                sys_ns: 0,
+                max_rss_pages: 0,
+            };
+            return Scan::Found(r);
         }
     }
     let Some((i, status)) = found else {

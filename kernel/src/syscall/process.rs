@@ -158,7 +158,8 @@ pub fn wait4(t: &mut Task, a: Args) -> Result {
         return Err(Errno::EINVAL);
     }
     let sel = Selector::from_wait4(pid, &t.proc);
-    match pwait::wait(&t.proc, sel, options & !w::WNOWAIT)? {
+    // wait4 always reports exits; WUNTRACED and WCONTINUED add stops and continues.
+    match pwait::wait(&t.proc, sel, (options & !w::WNOWAIT) | w::WEXITED)? {
         None => Ok(0),
         Some(r) => {
             if status_ptr != 0 {
@@ -200,20 +201,16 @@ pub fn waitid(t: &mut Task, a: Args) -> Result {
         }),
         _ => return Err(Errno::EINVAL),
     };
-    if options & w::WEXITED == 0 {
-        // Only exits are reported until job control exists: nothing else can happen.
-        return if options & w::WNOHANG != 0 {
-            Ok(0)
-        } else {
-            Err(Errno::ECHILD)
-        };
-    }
     let found = pwait::wait(&t.proc, sel, options)?;
     if info != 0 {
         let si = match &found {
             None => Siginfo::default(),
             Some(r) => {
-                let (code, status) = if w::if_exited(r.status) {
+                let (code, status) = if r.status == w::continued() {
+                    (w::CLD_CONTINUED, 18)
+                } else if r.status & 0xff == 0x7f {
+                    (w::CLD_STOPPED, (r.status >> 8) & 0xff)
+                } else if w::if_exited(r.status) {
                     (w::CLD_EXITED, w::exit_status(r.status))
                 } else {
                     (
