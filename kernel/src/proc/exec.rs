@@ -354,6 +354,19 @@ fn execve_depth(
         c.suid = c.euid;
         c.sgid = c.egid;
     }
+    // Handled signals go back to their default action (the handlers are gone with the old
+    // image); ignored ones stay ignored, and the mask and pending signals are kept. The
+    // alternate stack goes too.
+    for a in task.proc.sigactions.lock().iter_mut() {
+        let handler = u64::from_le_bytes(a[..8].try_into().unwrap_or([0; 8]));
+        if handler > 1 {
+            *a = [0; 32];
+        } else {
+            // SA_* flags other than the disposition do not survive either.
+            a[8..].fill(0);
+        }
+    }
+    *task.proc.signals.altstack.lock() = (0, 2, 0);
     task.proc.release_vfork_parent();
     Ok(())
 }

@@ -126,6 +126,48 @@ fn image_checks(s: &mut Steps, args: &[Vec<u8>]) -> Result<(), i32> {
             path.as_deref().is_some_and(|p| p.ends_with(b"t_exec")),
             || format!("AT_EXECFN {path:?}"),
         )?;
+        // Signals: a handled signal is back to SIG_DFL, an ignored one stays ignored, the
+        // blocked mask survives.
+        let disposition = |sig: c_int| {
+            let mut old = [0u64; 4];
+            // SAFETY: queries only; the kernel writes 32 bytes of struct sigaction.
+            let r = unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    0usize,
+                    old.as_mut_ptr(),
+                    8usize,
+                )
+            };
+            (r, old[0])
+        };
+        s.eq(
+            disposition(libc::SIGUSR1),
+            (0, 0),
+            "a handled signal is reset by execve",
+        )?;
+        s.eq(
+            disposition(libc::SIGUSR2),
+            (0, 1),
+            "an ignored signal stays ignored",
+        )?;
+        let mut mask = 0u64;
+        // SAFETY: reads the mask into a u64 (sigsetsize 8).
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                0,
+                0usize,
+                &mut mask as *mut u64,
+                8usize,
+            )
+        };
+        s.eq(
+            (r, mask & (1 << (libc::SIGHUP - 1))),
+            (0, 1 << (libc::SIGHUP - 1)),
+            "the blocked mask survives execve",
+        )?;
         Ok(())
     }
 }
@@ -178,6 +220,16 @@ fn main() {
             format!("TINE_EXEC_NOFILE={soft}").into_bytes(),
         ];
         let envp: Vec<&[u8]> = env.iter().map(|v| v.as_slice()).collect();
+        extern "C" fn on_usr1(_: c_int) {}
+        // SAFETY: installs a handler that does nothing, ignores SIGUSR2, blocks SIGHUP.
+        unsafe {
+            libc::signal(libc::SIGUSR1, on_usr1 as *const () as libc::sighandler_t);
+            libc::signal(libc::SIGUSR2, libc::SIG_IGN);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGHUP);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        }
         let e = execve(
             &me,
             &[b"renamed-image", MARKER.as_bytes(), b"two words", b""],
