@@ -102,6 +102,17 @@ echo "a:b:c" | cut -d: -f2
 seq 5 > p; seq 5 > q; cmp p q && echo same; diff p q; echo "diff $?"
 rm f g p q
 
+echo "== system"
+# Commands whose full output depends on the machine: their shape must match.
+uname -s
+grep -c '^MemTotal:' /proc/meminfo
+free | head -1 | awk '{print $1, $2, $3}'
+ps -o pid,comm | head -1 | awk '{print $1, $2}'
+top -b -n 1 | grep -c '^Mem:'
+mount | grep -c ' on /proc type proc '
+ls -l / | head -1 | awk '{print $1}'
+find /etc -maxdepth 1 -type f -name passwd | wc -l
+
 echo "== bash"
 bash -c 'arr=(zero one two); echo "${arr[1]} ${#arr[@]}"; declare -A m; m[k]=v; echo "${m[k]}"
 f() { local x=$1; echo $((x*x)); }; f 12

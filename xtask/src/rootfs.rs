@@ -78,6 +78,25 @@ pub fn build(init: &Path, extra: Extra, name: &str) -> Result<PathBuf, String> {
     }
     c.file("bin/bash", &read(&bash)?, 0o755);
     c.file("sbin/init", &read(init)?, 0o755);
+    // Tine's own programs: the conformance tests and the benchmark, to run by hand.
+    c.dir("usr/libexec/tine", 0o755);
+    let progs = init.parent().map(Path::to_path_buf).unwrap_or_default();
+    if let Ok(dir) = std::fs::read_dir(&progs) {
+        let mut names: Vec<String> = dir
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("t_") || n == "tinebench" || n == "true")
+            .filter(|n| !n.contains('.') && !n.contains('-'))
+            .collect();
+        names.sort();
+        for n in names {
+            c.file(
+                &format!("usr/libexec/tine/{n}"),
+                &read(&progs.join(&n))?,
+                0o755,
+            );
+        }
+    }
     c.symlink("init", "/sbin/init");
     c.file("etc/passwd", PASSWD.as_bytes(), 0o644);
     c.file("etc/group", GROUP.as_bytes(), 0o644);
@@ -96,7 +115,8 @@ pub fn build(init: &Path, extra: Extra, name: &str) -> Result<PathBuf, String> {
     Ok(out)
 }
 
-/// Build Tine's init (user/init) for the image.
+/// Build Tine's init (user/init) for the image, with the test and benchmark programs that go
+/// to /usr/libexec/tine (they land in the same directory).
 pub fn build_init() -> Result<PathBuf, String> {
     crate::setup::ensure_targets()?;
     let root = crate::root();
@@ -108,6 +128,10 @@ pub fn build_init() -> Result<PathBuf, String> {
             "-q",
             "-p",
             "tine-init",
+            "-p",
+            "usertests",
+            "-p",
+            "tinebench",
             "--target",
             "x86_64-unknown-linux-musl",
             "--profile",

@@ -182,13 +182,28 @@ fn interactive(kernel: &Path) -> Vec<(String, Result<(), String>)> {
     s.send("\x04");
     let ended = wait_count(&mut s, PROMPT, 4, Duration::from_secs(20));
     step("cat_echoes_and_eof_ends_it", copied && ended, &s);
+    // vi through the TTY: insert a word, escape, write and quit.
+    s.send("vi /tmp/vitest\n");
+    std::thread::sleep(Duration::from_millis(2000));
+    s.send("ivi-works\x1b");
+    std::thread::sleep(Duration::from_millis(500));
+    s.send(":wq\n");
+    std::thread::sleep(Duration::from_millis(1000));
+    s.send("cat /tmp/vitest; echo END\n");
+    let vi = s.wait_for("vi-works\nEND", Duration::from_secs(20));
+    step("vi_edits_and_quits", vi, &s);
+    // Tine's own programs are there to run by hand.
+    s.send("/usr/libexec/tine/t_time | tail -1\n");
+    let tests = s.wait_for("summary t_time", Duration::from_secs(30));
+    step("libexec_programs_run", tests, &s);
     // Job control: ^Z stops the job, bg continues it in the background, fg brings it back,
     // ^C ends it; kill %1 ends a background job.
+    let before = s.output().matches(PROMPT).count();
     s.send("sleep 100\n");
     std::thread::sleep(Duration::from_millis(1500));
     s.send("\x1a");
     let stopped =
-        s.wait_for("Stopped", Duration::from_secs(20)) && wait_count(&mut s, PROMPT, 5, t);
+        s.wait_for("Stopped", Duration::from_secs(20)) && wait_count(&mut s, PROMPT, before + 1, t);
     step("ctrl_z_stops_the_job", stopped, &s);
     s.send("bg\n");
     std::thread::sleep(Duration::from_millis(800));

@@ -19,8 +19,13 @@
 //!    started again; after 5 exits within 10 seconds init waits 5 seconds first, so a shell that
 //!    cannot start does not spin the CPU.
 //!
-//! Tine does not deliver signals yet, so init installs no handlers: it only blocks in wait4(2).
-//! To stop the machine, run `poweroff -f` in the shell, which calls reboot(2) directly.
+//! 9. Powers off or reboots on request, as busybox's `poweroff`, `reboot` and `halt` ask an init:
+//!    SIGUSR2 powers off, SIGTERM reboots, SIGUSR1 halts (powers off too). Init tells every
+//!    process to end (SIGTERM, then SIGKILL a second later), syncs and calls reboot(2).
+//!    `poweroff -f` skips init and calls reboot(2) itself.
+//!
+//! Before the shell starts, init prints how long the machine took to get there (the monotonic
+//! clock starts at boot), so the boot time of `cargo xtask run` is visible.
 //!
 //! With TINE_INIT_TEST=1 in the environment, the pid check and the steps that need root (mounts,
 //! hostname) are skipped, so init can be tried as an ordinary process on a host.
@@ -74,11 +79,15 @@ fn main() {
     }
     if !test {
         mount_fs(c"proc", c"/proc", c"proc", None);
+        mount_fs(c"devtmpfs", c"/dev", c"devtmpfs", None);
         mount_fs(c"tmpfs", c"/tmp", c"tmpfs", Some(0o1777));
         mount_fs(c"tmpfs", c"/run", c"tmpfs", None);
         set_hostname();
     }
     let env = child_env();
+    if !test {
+        install_handlers();
+    }
 
     let rc_is_executable =
         fs::metadata("/etc/rc").is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
@@ -100,6 +109,18 @@ fn main() {
         let mut out = io::stdout().lock();
         let _ = out.write_all(&motd).and_then(|()| out.flush());
     }
+
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    log!(
+        "init: ready {}.{:03} s after boot",
+        now.tv_sec,
+        now.tv_nsec / 1_000_000
+    );
 
     let path = shell_path();
     let base = path.rsplit('/').next().unwrap_or(&path);
@@ -220,7 +241,9 @@ fn supervise(shell: &Program, env: &[CString]) -> ! {
     let mut exits: Vec<Instant> = Vec::new();
     let mut shell_pid = spawn(shell, env, true);
     loop {
-        match wait_any() {
+        let r = wait_any();
+        check_shutdown();
+        match r {
             Ok((pid, status)) if Some(pid) == shell_pid => {
                 let code = exit_code(status);
                 log!("init: shell exited with status {code}, starting a new one");
@@ -244,6 +267,49 @@ fn supervise(shell: &Program, env: &[CString]) -> ! {
             exits.clear();
         }
         shell_pid = spawn(shell, env, true);
+    }
+}
+
+/// The shutdown busybox asked for (0: none): what `reboot(2)` is to do.
+static SHUTDOWN: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn on_signal(sig: c_int) {
+    let cmd = if sig == libc::SIGTERM {
+        libc::RB_AUTOBOOT
+    } else {
+        libc::RB_POWER_OFF
+    };
+    SHUTDOWN.store(cmd, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// SIGUSR1 (halt), SIGUSR2 (poweroff) and SIGTERM (reboot) from busybox; no SA_RESTART, so
+/// the signal interrupts wait4 and the loop looks at the request at once.
+fn install_handlers() {
+    for sig in [libc::SIGUSR1, libc::SIGUSR2, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, ptr::null_mut());
+        }
+    }
+}
+
+/// Carry out a requested shutdown: end every process, sync, power off or reboot.
+fn check_shutdown() {
+    let cmd = SHUTDOWN.load(std::sync::atomic::Ordering::Relaxed);
+    if cmd == 0 {
+        return;
+    }
+    log!("init: the system is going down");
+    // SAFETY: plain system calls; kill(-1) spares init itself.
+    unsafe {
+        libc::kill(-1, libc::SIGTERM);
+        sleep(Duration::from_millis(500));
+        libc::kill(-1, libc::SIGKILL);
+        libc::sync();
+        libc::reboot(cmd);
     }
 }
 
