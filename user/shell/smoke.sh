@@ -105,6 +105,7 @@ rm f g p q
 echo "== system"
 # Commands whose full output depends on the machine: their shape must match.
 uname -s
+uname -a | awk '{print $1, NF >= 5}'
 grep -c '^MemTotal:' /proc/meminfo
 free | head -1 | awk '{print $1, $2, $3}'
 ps -o pid,comm | head -1 | awk '{print $1, $2}'
@@ -119,3 +120,7 @@ f() { local x=$1; echo $((x*x)); }; f 12
 for ((i=0;i<3;i++)); do printf "%d " $i; done; echo
 [[ "abc" == a* ]] && echo glob-match
 s="hello world"; echo "${s^^} ${s/world/tine}"'
+bash -c 'trap "echo trapped USR1" USR1; kill -USR1 $$; trap "echo bye from EXIT" EXIT
+sleep 0.2 & wait $!; echo "waited $?"
+sleep 5 & pid=$!; kill %1; wait $pid 2>/dev/null; echo "killed job status $?"
+jobs; echo "jobs listed"' 2>/dev/null
