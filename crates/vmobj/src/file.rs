@@ -242,6 +242,38 @@ mod tests {
     }
 
     #[test]
+    fn move_range_moves_areas_without_copying() {
+        let mut vm: Vm<Vec<u8>> = Vm::new();
+        let s = vm.new_space();
+        vm.map_anon(s, 0x10000, 0x14000, Prot::RW, false).unwrap();
+        for (i, addr) in [0x10000u64, 0x11000, 0x13000].iter().enumerate() {
+            vm.fault(&mut Heap, s, *addr, true).unwrap();
+            vm.page_mut(s, *addr).unwrap()[0] = i as u8 + 1;
+        }
+        let (c, _) = vm.fork(s).unwrap();
+        // Move the middle [0x11000, 0x13000) up; the ends stay.
+        let cleared = vm.move_range(s, 0x11000, 0x40000, 0x2000).unwrap();
+        assert_eq!(cleared, vec![0x11000]);
+        assert_eq!(byte(&vm, s, 0x40000), 2);
+        assert!(vm.area_at(s, 0x11000).is_none());
+        assert_eq!(byte(&vm, s, 0x10000), 1);
+        assert_eq!(byte(&vm, s, 0x13000), 3);
+        // The child, forked before, still sees its copy where it was.
+        assert_eq!(byte(&vm, c, 0x11000), 2);
+        vm.check().unwrap();
+        // Errors: a hole in the source, an occupied target.
+        assert!(vm.move_range(s, 0x11000, 0x50000, 0x1000).is_err());
+        assert!(vm.move_range(s, 0x10000, 0x13000, 0x1000).is_err());
+        // Overlapping source and target.
+        vm.move_range(s, 0x40000, 0x41000, 0x2000).unwrap();
+        assert_eq!(byte(&vm, s, 0x41000), 2);
+        vm.check().unwrap();
+        vm.destroy(c);
+        vm.destroy(s);
+        assert_eq!(vm.live_objects(), 0);
+    }
+
+    #[test]
     fn truncate_keeps_mapped_pages() {
         let mut vm: Vm<Vec<u8>> = Vm::new();
         let f = vm.new_file(1).unwrap();

@@ -186,6 +186,68 @@ impl<P> Vm<P> {
 
     /// Splits the area strictly containing `addr` (if any) into `[start, addr)` and
     /// `[addr, end)`, both naming the same object.
+    /// Moves the mappings of `[from, from + len)` to `[to, to + len)` (mremap): the areas keep
+    /// their objects and windows, so nothing is copied. The source must be fully mapped and the
+    /// target free (outside the source). Returns the source addresses whose PTEs the kernel
+    /// must clear.
+    pub fn move_range(&mut self, s: SpaceId, from: u64, to: u64, len: u64) -> Result<Vec<u64>, Fault> {
+        if !aligned(from) || !aligned(to) || !aligned(len) || len == 0 {
+            return Err(Fault::MapErr);
+        }
+        let end = from.checked_add(len).ok_or(Fault::MapErr)?;
+        let to_end = to.checked_add(len).ok_or(Fault::MapErr)?;
+        let sp = self.space(s).ok_or(Fault::MapErr)?;
+        // Fully mapped source.
+        let mut at = from;
+        for key in sp.overlapping(from, end) {
+            let a = &sp.areas[&key];
+            if a.start > at {
+                return Err(Fault::MapErr);
+            }
+            at = a.end;
+        }
+        if at < end {
+            return Err(Fault::MapErr);
+        }
+        // Free target (the source itself may overlap it).
+        if sp
+            .overlapping(to, to_end)
+            .iter()
+            .any(|k| *k < from || *k >= end)
+        {
+            return Err(Fault::MapErr);
+        }
+        self.split_at(s, from)?;
+        self.split_at(s, end)?;
+        let sp = self.space(s).ok_or(Fault::MapErr)?;
+        let keys = sp.overlapping(from, end);
+        let mut out = Vec::new();
+        let mut moved = Vec::new();
+        for key in keys {
+            let Some(a) = self.space(s).and_then(|sp| sp.areas.get(&key)).cloned() else {
+                continue;
+            };
+            out.extend(self.resident_addrs(&a, a.start, a.end));
+            moved.push(a);
+        }
+        let Some(sp) = self.space_mut(s) else {
+            return Err(Fault::MapErr);
+        };
+        for a in &moved {
+            sp.areas.remove(&a.start);
+        }
+        for a in moved {
+            let start = a.start - from + to;
+            let area = Area {
+                start,
+                end: a.end - from + to,
+                ..a
+            };
+            sp.areas.insert(start, area);
+        }
+        Ok(out)
+    }
+
     fn split_at(&mut self, s: SpaceId, addr: u64) -> Result<(), Fault> {
         let Some(a) = self.area_at(s, addr).cloned() else {
             return Ok(());

@@ -236,15 +236,12 @@ pub fn madvise(t: &mut Task, a: Args) -> Result {
 pub fn mremap(t: &mut Task, a: Args) -> Result {
     const MREMAP_MAYMOVE: u64 = 1;
     const MREMAP_FIXED: u64 = 2;
-    let (old, old_len, new_len, flags) = (a.0[0], a.0[1], a.0[2], a.0[3]);
+    let (old, old_len, new_len, flags, new_addr) = (a.0[0], a.0[1], a.0[2], a.0[3], a.0[4]);
     if old % PAGE != 0
         || flags & !(MREMAP_MAYMOVE | MREMAP_FIXED) != 0
         || flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0
     {
         return Err(Errno::EINVAL);
-    }
-    if flags & MREMAP_FIXED != 0 {
-        return Err(Errno::EINVAL); // moving to a chosen address comes with the VM issue's rest
     }
     let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
     let new_len = page_up(new_len)
@@ -256,11 +253,28 @@ pub fn mremap(t: &mut Task, a: Args) -> Result {
         .ok_or(Errno::EINVAL)?;
     let mut guard = t.proc.vm.lock();
     let vm = guard.as_mut().ok_or(Errno::EFAULT)?;
-    let Some((_, area_end, prot)) = vm.area_at(old) else {
+    let Some((_, _, prot)) = vm.area_at(old) else {
         return Err(Errno::EFAULT);
     };
-    if old_len == 0 || old_end > area_end {
+    // Tine does not merge neighbouring areas as Linux merges VMAs, so the range may span
+    // several areas; it must be mapped throughout.
+    if old_len == 0 || !vm.fully_mapped(old, old_end) {
         return Err(Errno::EFAULT);
+    }
+    if flags & MREMAP_FIXED != 0 {
+        // Move to exactly `new_addr`, replacing what is there; the ranges may not overlap.
+        if new_addr % PAGE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let new_end = new_addr
+            .checked_add(new_len)
+            .filter(|&e| e <= USER_TOP)
+            .ok_or(Errno::EINVAL)?;
+        if new_addr < old_end && new_end > old {
+            return Err(Errno::EINVAL);
+        }
+        vm.unmap(new_addr, new_end)?;
+        return move_and_size(vm, old, old_len, new_addr, new_len, prot);
     }
     if new_len <= old_len {
         if new_len < old_len {
@@ -272,7 +286,7 @@ pub fn mremap(t: &mut Task, a: Args) -> Result {
         .checked_add(new_len)
         .filter(|&e| e <= USER_TOP)
         .ok_or(Errno::ENOMEM)?;
-    if old_end == area_end && !vm.overlaps(old_end, new_end) {
+    if !vm.overlaps(old_end, new_end) {
         vm.add_region(old_end, new_end, prot)?;
         return Ok(old);
     }
@@ -280,15 +294,27 @@ pub fn mremap(t: &mut Task, a: Args) -> Result {
         return Err(Errno::ENOMEM);
     }
     let dest = vm.find_free(new_len).ok_or(Errno::ENOMEM)?;
-    vm.add_region(dest, dest + new_len, Prot::RW)?;
-    let mut buf = alloc::vec![0u8; PAGE as usize];
-    for off in (0..old_len).step_by(PAGE as usize) {
-        if vm.read_bytes(old + off, &mut buf) && buf.iter().any(|&b| b != 0) {
-            vm.write_bytes(dest + off, &buf)?;
-        }
+    move_and_size(vm, old, old_len, dest, new_len, prot)
+}
+
+/// Move `old_len` bytes of mappings from `old` to `dest` (no copying: the areas move), then
+/// cut or extend to `new_len` (new pages are zero-filled).
+fn move_and_size(
+    vm: &mut crate::vm::AddressSpace,
+    old: u64,
+    old_len: u64,
+    dest: u64,
+    new_len: u64,
+    prot: Prot,
+) -> Result {
+    let keep = old_len.min(new_len);
+    if keep < old_len {
+        vm.unmap(old + keep, old + old_len)?;
     }
-    vm.protect(dest, dest + new_len, prot)?;
-    vm.unmap(old, old_end)?;
+    vm.move_range(old, dest, keep)?;
+    if new_len > keep {
+        vm.add_region(dest + keep, dest + new_len, prot)?;
+    }
     Ok(dest)
 }
 

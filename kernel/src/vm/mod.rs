@@ -309,6 +309,36 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// Move the mappings of [from, from + len) to `to` (mremap): areas keep their objects, so
+    /// nothing is copied; names follow.
+    pub fn move_range(&mut self, from: u64, to: u64, len: u64) -> Result<(), Errno> {
+        if to < MMAP_MIN_ADDR || to.checked_add(len).is_none_or(|e| e > USER_END) {
+            return Err(Errno::EINVAL);
+        }
+        let cleared =
+            with_vm(|vm| vm.move_range(self.space, from, to, len)).map_err(|_| Errno::EFAULT)?;
+        for va in cleared {
+            let _ = self.pt.unmap_user(va);
+        }
+        let moved: alloc::vec::Vec<MapName> = self
+            .names
+            .iter()
+            .filter(|n| n.start < from + len && n.end > from)
+            .cloned()
+            .collect();
+        self.forget_names(from, from + len);
+        for n in moved {
+            let (s, e) = (n.start.max(from), n.end.min(from + len));
+            self.names.push(MapName {
+                start: s - from + to,
+                end: e - from + to,
+                offset: n.offset + (s - n.start),
+                ..n
+            });
+        }
+        Ok(())
+    }
+
     /// Change the rights of [start, end); ENOMEM if part of it is not mapped.
     pub fn protect(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), Errno> {
         if !start.is_multiple_of(PAGE) || start > end || end > USER_END {

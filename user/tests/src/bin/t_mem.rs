@@ -215,6 +215,72 @@ fn main() {
             0,
         );
         r.err("mremap_old_range_gone", resident(a, 1), libc::ENOMEM);
+        // MREMAP_FIXED: to an address we choose (replacing a mapping there), shrinking.
+        // SAFETY: a fresh anonymous mapping used as the target.
+        let target = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                2 * PAGE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        // SAFETY: writes to our own mappings.
+        unsafe {
+            (target as *mut u8).write_volatile(0x11);
+            (mv as *mut u8).add(PAGE).write_volatile(0x43);
+        }
+        // SAFETY: moves our mapping onto our other mapping.
+        let fixed = unsafe {
+            libc::mremap(
+                mv,
+                4 * PAGE,
+                2 * PAGE,
+                libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+                target,
+            )
+        };
+        r.check("mremap_fixed_to_chosen_address", fixed == target, || {
+            format!("got {fixed:?}, errno {}", errno())
+        });
+        if fixed == target {
+            // SAFETY: the moved mapping is 2 pages at `target`.
+            let (b0, b1) = unsafe {
+                (
+                    (target as *mut u8).read_volatile(),
+                    (target as *mut u8).add(PAGE).read_volatile(),
+                )
+            };
+            r.eq("mremap_fixed_contents", (b0, b1), (0x42, 0x43));
+            r.err(
+                "mremap_fixed_source_gone",
+                resident(mv.cast(), 1),
+                libc::ENOMEM,
+            );
+            // SAFETY: refused: FIXED without MAYMOVE, and overlapping ranges.
+            let no_maymove = unsafe { libc::mremap(target, PAGE, PAGE, libc::MREMAP_FIXED, mv) };
+            let no_maymove_errno = errno();
+            let overlap = unsafe {
+                libc::mremap(
+                    target,
+                    2 * PAGE,
+                    2 * PAGE,
+                    libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+                    (target as *mut u8).add(PAGE).cast::<libc::c_void>(),
+                )
+            };
+            let overlap_errno = errno();
+            r.check(
+                "mremap_fixed_errors",
+                no_maymove == libc::MAP_FAILED
+                    && no_maymove_errno == libc::EINVAL
+                    && overlap == libc::MAP_FAILED
+                    && overlap_errno == libc::EINVAL,
+                || format!("errnos {no_maymove_errno} {overlap_errno}"),
+            );
+        }
     }
     // SAFETY: refused: unaligned address.
     let bad = unsafe { libc::mremap(a.add(1).cast(), PAGE, PAGE, 0) };
