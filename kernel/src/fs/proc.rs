@@ -503,7 +503,7 @@ fn proc_status(s: &mut String, p: &Process, caller: u32) {
         p.times.max_rss_pages.load(Ordering::Relaxed).max(rss) * 4,
         rss * 4,
         p.live_threads.load(Ordering::Relaxed).max(1),
-        p.sigmask.load(Ordering::Relaxed),
+        p.leader_mask(),
     );
 }
 

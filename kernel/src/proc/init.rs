@@ -41,9 +41,10 @@ pub fn start(cmdline: &Cmdline<'_>) {
         }
     });
     // The boot thread itself runs init: register it so signals can wake it.
-    proc.threads
-        .lock()
-        .push(alloc::sync::Arc::downgrade(&crate::sched::current()));
+    proc.threads.lock().push((
+        proc.pid,
+        alloc::sync::Arc::downgrade(&crate::sched::current()),
+    ));
     let tid = proc.pid;
     let mut task = Task::new(proc, ctx, tid);
     for path in candidates {

@@ -87,7 +87,6 @@ pub struct Process {
     /// Signal dispositions as set by rt_sigaction (raw `struct sigaction` bytes) and the mask;
     /// kept so programs can read back what they set — delivery comes with the signals issue.
     pub sigactions: SpinLock<[[u8; 32]; 64]>,
-    pub sigmask: AtomicU64,
     /// The signal the parent gets when this process ends (clone's low byte; SIGCHLD for fork).
     pub exit_signal: AtomicU32,
     /// Pending signals and the alternate stack.
@@ -97,7 +96,7 @@ pub struct Process {
     /// Threads of a stopped process sleep here until SIGCONT (or SIGKILL).
     pub stop_wait: WaitQueue,
     /// The kernel threads running this process's user threads (signals wake them).
-    pub threads: SpinLock<Vec<Weak<crate::sched::Thread>>>,
+    pub threads: SpinLock<Vec<(Pid, Weak<crate::sched::Thread>)>>,
     /// Nice value, -20..=19.
     pub nice: core::sync::atomic::AtomicI32,
     /// Short name (`comm`): the last path component of the executable, 15 bytes at most.
@@ -183,7 +182,6 @@ impl Process {
         let pid = alloc_pid(&table).ok_or(Errno::EAGAIN)?;
         let fds = parent.map_or_else(FdTable::with_console, |p| p.fds().lock().clone());
         let sigactions = parent.map_or([[0u8; 32]; 64], |p| *p.sigactions.lock());
-        let sigmask = parent.map_or(0, |p| p.sigmask.load(Ordering::Relaxed));
         let (creds, umask, rlimits, comm, pgid, sid) = match parent {
             Some(p) => (
                 p.creds.lock().clone(),
@@ -221,7 +219,6 @@ impl Process {
             start_ns: crate::time::monotonic_ns(),
             files: SpinLock::new(Arc::new(SpinLock::new(fds))),
             sigactions: SpinLock::new(sigactions),
-            sigmask: AtomicU64::new(sigmask),
             signals: signal::Signals::default(),
             job: SpinLock::new(signal::Job::default()),
             stop_wait: WaitQueue::new(),
@@ -251,11 +248,29 @@ impl Process {
             .threads
             .lock()
             .iter()
-            .filter_map(Weak::upgrade)
+            .filter_map(|(_, t)| t.upgrade())
             .collect();
         for t in threads {
             t.interrupt();
         }
+    }
+
+    /// The kernel thread running user thread `tid` of this process.
+    pub fn thread(&self, tid: Pid) -> Option<Arc<crate::sched::Thread>> {
+        self.threads
+            .lock()
+            .iter()
+            .find(|(t, _)| *t == tid)
+            .and_then(|(_, w)| w.upgrade())
+    }
+
+    /// The blocked mask of the process's first live thread (for /proc status).
+    pub fn leader_mask(&self) -> u64 {
+        self.threads
+            .lock()
+            .iter()
+            .find_map(|(_, w)| w.upgrade())
+            .map_or(0, |t| t.sigmask.load(Ordering::Relaxed))
     }
 
     /// The descriptor table (shared with other processes after `clone(CLONE_FILES)`).

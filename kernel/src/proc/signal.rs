@@ -1,10 +1,10 @@
 //! Signals: generation, the pending set, delivery on the way back to user mode (default
 //! actions, or a handler run on a Linux-compatible `rt_sigframe`), and `rt_sigreturn`.
 //!
-//! State is per process in this version: one blocked mask, one pending set with one
-//! `siginfo` per signal (real-time signals do not queue more than one instance), and one
-//! alternate stack. The handler table is the process's (threads share it, as with
-//! `CLONE_SIGHAND`). Delivery happens in the thread's run loop after every system call,
+//! Each thread has its own blocked mask and its own pending set (signals sent to it alone with
+//! tkill/tgkill); the process has a shared pending set (kill), the handler table (threads share
+//! it, as with `CLONE_SIGHAND`) and the alternate stack. One `siginfo` is kept per pending
+//! signal (real-time signals do not queue more than one instance). Delivery happens in the thread's run loop after every system call,
 //! fault or interrupt, so a signal sent to a running process is taken at the next return to
 //! user mode; blocked system calls are woken and return `EINTR` or restart.
 //!
@@ -25,6 +25,7 @@ use hal::sync::SpinLock;
 
 use super::Process;
 use super::task::Task;
+use crate::sched::Thread;
 
 pub const SIGINT: u32 = 2;
 pub const SIGQUIT: u32 = 3;
@@ -237,10 +238,11 @@ impl Action {
     }
 }
 
-/// Per-process signal state besides the handler table and mask (which live in `Process`).
+/// Per-process signal state besides the handler table (which lives in `Process`).
 pub struct Signals {
     pending: AtomicU64,
-    info: SpinLock<Vec<(u32, SigInfo)>>,
+    /// (signal, target thread id or 0 for the process, info).
+    info: SpinLock<Vec<(u32, u32, SigInfo)>>,
     /// sigaltstack: (sp, flags, size); flags SS_DISABLE (2) when none.
     pub altstack: SpinLock<(u64, u32, u64)>,
 }
@@ -260,34 +262,63 @@ impl Signals {
         self.pending.load(Ordering::Acquire)
     }
 
-    fn take(&self, sig: u32) -> SigInfo {
-        self.pending.fetch_and(!bit(sig), Ordering::AcqRel);
+    /// Take `sig` for thread `tid` (running as `me`): its own pending instance first, else
+    /// the process's.
+    fn take(&self, sig: u32, tid: u32, me: &Thread) -> SigInfo {
+        let target = if me.sigpending.load(Ordering::Acquire) & bit(sig) != 0 {
+            me.sigpending.fetch_and(!bit(sig), Ordering::AcqRel);
+            tid
+        } else {
+            self.pending.fetch_and(!bit(sig), Ordering::AcqRel);
+            0
+        };
         let mut info = self.info.lock();
-        match info.iter().position(|(s, _)| *s == sig) {
-            Some(i) => info.swap_remove(i).1,
+        match info.iter().position(|(s, t, _)| *s == sig && *t == target) {
+            Some(i) => info.swap_remove(i).2,
             None => SigInfo::user(sig, SI_KERNEL, 0, 0),
         }
     }
 
-    fn discard(&self, sig: u32) {
-        if self.pending() & bit(sig) != 0 {
-            let _ = self.take(sig);
+    /// Drop a pending `sig`, process-wide and for every thread.
+    fn discard(&self, p: &Process, sig: u32) {
+        self.pending.fetch_and(!bit(sig), Ordering::AcqRel);
+        for (_, t) in p.threads.lock().iter() {
+            if let Some(t) = t.upgrade() {
+                t.sigpending.fetch_and(!bit(sig), Ordering::AcqRel);
+            }
         }
+        self.info.lock().retain(|(s, _, _)| *s != sig);
     }
+}
+
+/// The current thread's blocked mask.
+pub fn mask() -> u64 {
+    crate::sched::current().sigmask.load(Ordering::Relaxed)
+}
+
+/// Set the current thread's blocked mask (SIGKILL and SIGSTOP are never blocked).
+pub fn set_mask(m: u64) {
+    crate::sched::current()
+        .sigmask
+        .store(m & !UNBLOCKABLE, Ordering::Relaxed);
 }
 
 /// A signal set to be ignored goes away if pending (POSIX).
 pub fn discard_pending(p: &Process, sig: u32) {
-    p.signals.discard(sig);
+    p.signals.discard(p, sig);
 }
 
 pub fn action(p: &Process, sig: u32) -> Action {
     Action::from_bytes(&p.sigactions.lock()[sig as usize - 1])
 }
 
-/// Whether `sig` would be thrown away at once (ignored and not blocked).
+/// Whether `sig` would be thrown away at once (ignored, and blocked by no thread).
 fn ignored(p: &Process, sig: u32) -> bool {
-    if p.sigmask.load(Ordering::Relaxed) & bit(sig) != 0 {
+    let blocked = p.threads.lock().iter().any(|(_, t)| {
+        t.upgrade()
+            .is_some_and(|t| t.sigmask.load(Ordering::Relaxed) & bit(sig) != 0)
+    });
+    if blocked {
         return false;
     }
     let a = action(p, sig);
@@ -303,13 +334,13 @@ pub fn send(p: &Process, info: SigInfo) {
     }
     if sig == SIGKILL || sig == SIGCONT {
         for s in [SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU] {
-            p.signals.discard(s);
+            p.signals.discard(p, s);
         }
         // Continuing happens when SIGCONT is sent, whatever its disposition.
         resume(p, sig);
     }
     if default_action(sig) == DefaultAction::Stop {
-        p.signals.discard(SIGCONT);
+        p.signals.discard(p, SIGCONT);
     }
     if sig != SIGKILL && ignored(p, sig) {
         return;
@@ -317,11 +348,39 @@ pub fn send(p: &Process, info: SigInfo) {
     {
         let mut list = p.signals.info.lock();
         if p.signals.pending() & bit(sig) == 0 {
-            list.push((sig, info));
+            list.push((sig, 0, info));
         }
         p.signals.pending.fetch_or(bit(sig), Ordering::AcqRel);
     }
     p.wake_threads();
+}
+
+/// tkill/tgkill: `sig` for thread `tid` of `p` alone. `false` if there is no such thread.
+pub fn send_thread(p: &Process, tid: u32, info: SigInfo) -> bool {
+    let sig = info.signo;
+    let Some(t) = p.thread(tid) else {
+        return false;
+    };
+    if sig == 0 || sig > 64 || p.is_zombie() {
+        return true;
+    }
+    if sig == SIGKILL || sig == SIGCONT || default_action(sig) == DefaultAction::Stop {
+        // Stop, continue and kill act on the whole process.
+        send(p, info);
+        return true;
+    }
+    if sig != SIGKILL && ignored(p, sig) {
+        return true;
+    }
+    {
+        let mut list = p.signals.info.lock();
+        if t.sigpending.load(Ordering::Acquire) & bit(sig) == 0 {
+            list.push((sig, tid, info));
+        }
+        t.sigpending.fetch_or(bit(sig), Ordering::AcqRel);
+    }
+    t.interrupt();
+    true
 }
 
 /// A signal the thread caused (a fault): if it is blocked or ignored, it still kills, as on
@@ -330,23 +389,28 @@ pub fn force(task: &Task, info: SigInfo) {
     let p = &task.proc;
     let sig = info.signo;
     let a = action(p, sig);
-    let blocked = p.sigmask.load(Ordering::Relaxed) & bit(sig) != 0;
+    let me = crate::sched::current();
+    let blocked = me.sigmask.load(Ordering::Relaxed) & bit(sig) != 0;
     if blocked || a.handler == SIG_IGN {
         p.sigactions.lock()[sig as usize - 1] = [0; 32];
-        p.sigmask.fetch_and(!bit(sig), Ordering::Relaxed);
+        me.sigmask.fetch_and(!bit(sig), Ordering::Relaxed);
     }
     {
+        // A fault is this thread's own signal.
         let mut list = p.signals.info.lock();
-        list.retain(|(s, _)| *s != sig);
-        list.push((sig, info));
-        p.signals.pending.fetch_or(bit(sig), Ordering::AcqRel);
+        list.retain(|(s, t, _)| !(*s == sig && *t == task.tid));
+        list.push((sig, task.tid, info));
+        me.sigpending.fetch_or(bit(sig), Ordering::AcqRel);
     }
 }
 
 /// Whether a signal is pending that the process does not block (a sleeping system call
 /// should give up).
 pub fn interrupted(p: &Process) -> bool {
-    p.signals.pending() & !p.sigmask.load(Ordering::Relaxed) != 0
+    let me = crate::sched::current();
+    (p.signals.pending() | me.sigpending.load(Ordering::Acquire))
+        & !me.sigmask.load(Ordering::Relaxed)
+        != 0
 }
 
 /// Deliver what is pending and not blocked: run default actions, or set up one handler frame.
@@ -355,7 +419,9 @@ pub fn interrupted(p: &Process) -> bool {
 pub fn deliver(task: &mut Task) {
     loop {
         let p = task.proc.clone();
-        let ready = p.signals.pending() & !p.sigmask.load(Ordering::Relaxed);
+        let me = crate::sched::current();
+        let ready = (p.signals.pending() | me.sigpending.load(Ordering::Acquire))
+            & !me.sigmask.load(Ordering::Relaxed);
         if ready == 0 {
             finish_restart(task, None);
             return;
@@ -366,7 +432,7 @@ pub fn deliver(task: &mut Task) {
         } else {
             ready.trailing_zeros() + 1
         };
-        let info = p.signals.take(sig);
+        let info = p.signals.take(sig, task.tid, &me);
         let act = action(&p, sig);
         let handler = if sig == SIGKILL || sig == SIGSTOP {
             SIG_DFL
@@ -403,7 +469,7 @@ pub fn deliver(task: &mut Task) {
                 if act.flags & SA_NODEFER == 0 {
                     add |= bit(sig);
                 }
-                p.sigmask.fetch_or(add & !UNBLOCKABLE, Ordering::Relaxed);
+                me.sigmask.fetch_or(add & !UNBLOCKABLE, Ordering::Relaxed);
                 return;
             }
         }
@@ -418,7 +484,7 @@ fn finish_restart(task: &mut Task, handler: Option<Action>) {
         && let Some(m) = task.saved_mask.take()
     {
         // rt_sigsuspend ended without a handler to run: its temporary mask goes.
-        task.proc.sigmask.store(m, Ordering::Relaxed);
+        set_mask(m);
     }
     let Some((nr, kind)) = task.restart.take() else {
         return;
@@ -474,10 +540,7 @@ fn setup_frame(task: &mut Task, sig: u32, info: &SigInfo, act: &Action) -> Resul
     task.write_user(fp_addr, &fp)?;
 
     // After rt_sigsuspend the mask to come back to is the one before the call.
-    let old_mask = task
-        .saved_mask
-        .take()
-        .unwrap_or_else(|| p.sigmask.load(Ordering::Relaxed));
+    let old_mask = task.saved_mask.take().unwrap_or_else(mask);
     let c = &task.ctx;
     let mut b = vec![0u8; FRAME as usize];
     let put = |b: &mut Vec<u8>, o: u64, v: u64| {
@@ -568,7 +631,7 @@ pub fn sigreturn(task: &mut Task) -> Result<u64, Errno> {
     // Only the flags user code may change (the entry code masks the rest again).
     c.rflags = r(17);
     let mask = get(UC + 296) & !UNBLOCKABLE;
-    task.proc.sigmask.store(mask, Ordering::Relaxed);
+    set_mask(mask);
     Ok(task.ctx.rax)
 }
 

@@ -280,9 +280,16 @@ pub fn spawn_user_thread(
     .ok_or(Errno::ENOMEM)?;
     {
         let mut list = registry.threads.lock();
-        list.retain(|t| t.strong_count() > 0);
-        list.push(Arc::downgrade(&thread));
+        list.retain(|(_, t)| t.strong_count() > 0);
+        list.push((tid, Arc::downgrade(&thread)));
     }
+    // A new thread (clone) or process (fork) starts with its creator's signal mask.
+    thread.sigmask.store(
+        sched::current()
+            .sigmask
+            .load(core::sync::atomic::Ordering::Relaxed),
+        core::sync::atomic::Ordering::Relaxed,
+    );
     drop(registry);
     thread.set_resume_hook(move || {
         if let Some(p) = weak.upgrade()

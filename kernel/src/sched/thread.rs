@@ -37,6 +37,9 @@ pub struct Thread {
     /// A signal arrived for this thread's process: a blocking system call should stop
     /// waiting (and return ERESTARTSYS) so the signal can be looked at.
     pub sig_wakeup: core::sync::atomic::AtomicBool,
+    /// The user thread's blocked signals and the signals sent to it alone (tkill/tgkill).
+    pub sigmask: core::sync::atomic::AtomicU64,
+    pub sigpending: core::sync::atomic::AtomicU64,
 }
 
 type Start = Box<dyn FnOnce() + Send>;
@@ -65,6 +68,8 @@ impl Thread {
             resume: hal::sync::Once::new(),
             user_ticks: Default::default(),
             sig_wakeup: Default::default(),
+            sigmask: Default::default(),
+            sigpending: Default::default(),
             sys_ticks: Default::default(),
         })
     }
@@ -90,6 +95,8 @@ impl Thread {
             resume: hal::sync::Once::new(),
             user_ticks: Default::default(),
             sig_wakeup: Default::default(),
+            sigmask: Default::default(),
+            sigpending: Default::default(),
             sys_ticks: Default::default(),
         }))
     }

@@ -58,7 +58,7 @@ pub fn rt_sigprocmask(t: &mut Task, a: Args) -> Result {
     if size != 8 {
         return Err(Errno::EINVAL);
     }
-    let cur = t.proc.sigmask.load(Ordering::Relaxed);
+    let cur = signal::mask();
     let new = if set != 0 {
         let s = t.read_u64(set)?;
         Some(
@@ -76,7 +76,7 @@ pub fn rt_sigprocmask(t: &mut Task, a: Args) -> Result {
         t.write_u64(old, cur)?;
     }
     if let Some(n) = new {
-        t.proc.sigmask.store(n, Ordering::Relaxed);
+        signal::set_mask(n);
     }
     Ok(0)
 }
@@ -85,7 +85,8 @@ pub fn rt_sigpending(t: &mut Task, a: Args) -> Result {
     if a.0[1] != 8 {
         return Err(Errno::EINVAL);
     }
-    let p = t.proc.signals.pending() & t.proc.sigmask.load(Ordering::Relaxed);
+    let mine = crate::sched::current().sigpending.load(Ordering::Acquire);
+    let p = (t.proc.signals.pending() | mine) & signal::mask();
     t.write_u64(a.0[0], p)?;
     Ok(0)
 }
@@ -111,7 +112,8 @@ pub fn rt_sigsuspend(t: &mut Task, a: Args) -> Result {
         return Err(Errno::EINVAL);
     }
     let mask = t.read_u64(a.0[0])? & !UNBLOCKABLE;
-    let old = t.proc.sigmask.swap(mask, Ordering::Relaxed);
+    let old = signal::mask();
+    signal::set_mask(mask);
     t.saved_mask = Some(old);
     wait_for_signal(&t.proc);
     Err(Errno::ERESTARTNOHAND)
@@ -203,8 +205,8 @@ fn thread_kill(t: &mut Task, tgid: Option<i32>, tid: i32, sig: u64) -> Result {
     if !may_signal(t, &p, sig as u32) {
         return Err(Errno::EPERM);
     }
-    if sig != 0 {
-        signal::send(&p, user_info(t, sig as u32, signal::SI_TKILL));
+    if !signal::send_thread(&p, tid as u32, user_info(t, sig as u32, signal::SI_TKILL)) {
+        return Err(Errno::ESRCH);
     }
     Ok(0)
 }
