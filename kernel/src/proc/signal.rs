@@ -264,7 +264,7 @@ impl Signals {
 
     /// Take `sig` for thread `tid` (running as `me`): its own pending instance first, else
     /// the process's.
-    fn take(&self, sig: u32, tid: u32, me: &Thread) -> SigInfo {
+    pub fn take(&self, sig: u32, tid: u32, me: &Thread) -> SigInfo {
         let target = if me.sigpending.load(Ordering::Acquire) & bit(sig) != 0 {
             me.sigpending.fetch_and(!bit(sig), Ordering::AcqRel);
             tid

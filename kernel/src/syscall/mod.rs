@@ -306,6 +306,7 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::RT_SIGPENDING => signal::rt_sigpending(t, a),
         nr::RT_SIGSUSPEND => signal::rt_sigsuspend(t, a),
         nr::RT_SIGQUEUEINFO => signal::rt_sigqueueinfo(t, a),
+        nr::RT_SIGTIMEDWAIT => signal::rt_sigtimedwait(t, a),
         nr::PAUSE => signal::pause(t),
         nr::KILL => signal::kill(t, a),
         nr::TKILL => signal::tkill(t, a),

@@ -119,6 +119,62 @@ pub fn rt_sigsuspend(t: &mut Task, a: Args) -> Result {
     Err(Errno::ERESTARTNOHAND)
 }
 
+/// rt_sigtimedwait: take a pending signal of `set` (normally blocked by the caller) without
+/// running its handler; sleep for one until the timeout. EAGAIN at the timeout, EINTR if
+/// another signal's handler is to run first.
+pub fn rt_sigtimedwait(t: &mut Task, a: Args) -> Result {
+    let (set_ptr, info_ptr, ts_ptr, size) = (a.0[0], a.0[1], a.0[2], a.0[3]);
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let set = t.read_u64(set_ptr)? & !UNBLOCKABLE;
+    let deadline = if ts_ptr == 0 {
+        None
+    } else {
+        let (sec, nsec) = (t.read_u64(ts_ptr)? as i64, t.read_u64(ts_ptr + 8)? as i64);
+        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+            return Err(Errno::EINVAL);
+        }
+        let ns = (sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(nsec as u64);
+        Some(crate::time::monotonic_ns().saturating_add(ns))
+    };
+    let p = t.proc.clone();
+    let me = crate::sched::current();
+    let ready = |me: &crate::sched::Thread| {
+        (p.signals.pending() | me.sigpending.load(Ordering::Acquire)) & set
+    };
+    enum Outcome {
+        Got(u32),
+        TimedOut,
+        Interrupted,
+    }
+    let outcome = crate::fs::pipe::POLL.wait_until(|| {
+        let r = ready(&me);
+        if r != 0 {
+            Some(Outcome::Got(r.trailing_zeros() + 1))
+        } else if deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
+            Some(Outcome::TimedOut)
+        } else if signal::interrupted(&p) || p.is_zombie() {
+            Some(Outcome::Interrupted)
+        } else {
+            None
+        }
+    });
+    match outcome {
+        Outcome::Got(sig) => {
+            let info = p.signals.take(sig, t.tid, &me);
+            if info_ptr != 0 {
+                t.write_user(info_ptr, &info.to_bytes())?;
+            }
+            Ok(u64::from(sig))
+        }
+        Outcome::TimedOut => Err(Errno::EAGAIN),
+        Outcome::Interrupted => Err(Errno::EINTR),
+    }
+}
+
 /// May the caller signal `target`? Root, or a real or effective uid equal to the target's
 /// real or saved uid (SIGCONT within a session is always allowed).
 fn may_signal(t: &Task, target: &Process, sig: u32) -> bool {

@@ -1885,6 +1885,58 @@ fn sigpipe(r: &mut Report) {
     let _ = sigaction(libc::SIGPIPE, SIG_IGN, 0, 0);
 }
 
+/// rt_sigtimedwait: a blocked pending signal is taken (with its siginfo) without running a
+/// handler; nothing pending gives EAGAIN at once with a zero timeout and after the timeout
+/// otherwise.
+fn timedwait(r: &mut Report) {
+    let old = procmask(libc::SIG_BLOCK, bit(SIGUSR1));
+    let wait = |ns: u64, info: &mut [u8; 128]| {
+        let ts = libc::timespec {
+            tv_sec: (ns / 1_000_000_000) as _,
+            tv_nsec: (ns % 1_000_000_000) as _,
+        };
+        let set = bit(SIGUSR1);
+        sc!(
+            libc::SYS_rt_sigtimedwait,
+            &set as *const u64,
+            info.as_mut_ptr(),
+            &ts as *const libc::timespec,
+            8
+        )
+    };
+    let mut info = [0u8; 128];
+    let _ = kill(getpid(), SIGUSR1);
+    let got = wait(0, &mut info);
+    let word = |b: &[u8; 128], o: usize| i32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+    r.eq("sigtimedwait_takes_pending", got, Ok(i64::from(SIGUSR1)));
+    r.eq(
+        "sigtimedwait_siginfo",
+        (word(&info, 0), word(&info, 8), word(&info, 16)),
+        (SIGUSR1, SI_USER, getpid()),
+    );
+    r.eq(
+        "sigtimedwait_consumed",
+        pending().map(|p| p & bit(SIGUSR1)),
+        Ok(0),
+    );
+    r.err(
+        "sigtimedwait_zero_timeout_eagain",
+        wait(0, &mut info),
+        libc::EAGAIN,
+    );
+    let t0 = mono_ns();
+    let late = wait(30 * MS, &mut info);
+    let dt = mono_ns() - t0;
+    r.check(
+        "sigtimedwait_timeout_eagain",
+        late == Err(libc::EAGAIN) && dt >= 25 * MS && dt < 2000 * MS,
+        || format!("{late:?} after {} ms", dt / MS),
+    );
+    if let Ok(m) = old {
+        let _ = procmask(libc::SIG_SETMASK, m);
+    }
+}
+
 fn main() {
     let mut r = require_root(Report::new("t_signal"));
     self_kill(&mut r);
@@ -1899,6 +1951,7 @@ fn main() {
     timers(&mut r);
     suspend(&mut r);
     sigpipe(&mut r);
+    timedwait(&mut r);
     let _ = sigaction(SIGUSR1, SIG_DFL, 0, 0);
     r.err("no_children_left", waitpid(-1, libc::WNOHANG), libc::ECHILD);
     r.finish()
