@@ -23,6 +23,7 @@ mod proc;
 mod sched;
 mod syscall;
 mod time;
+mod tty;
 mod vm;
 
 use bootinfo::Cmdline;
