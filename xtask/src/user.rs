@@ -108,6 +108,11 @@ pub const CASES: &[Case] = &[
         env: &[],
         args: &[],
     },
+    Case {
+        program: "t_pty",
+        env: &[],
+        args: &[],
+    },
 ];
 
 pub struct Built {

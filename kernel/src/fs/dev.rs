@@ -36,6 +36,7 @@ const NODES: &[(&[u8], u32, u32, u32)] = &[
     (b"tty", 5, 0, 0o666),
     (b"console", 5, 1, 0o600),
     (b"ttyS0", 4, 64, 0o660),
+    (b"ptmx", 5, 2, 0o666),
 ];
 
 /// Create `/dev` (if missing) and the device nodes in it (those missing).

@@ -31,6 +31,11 @@ pub enum FileKind {
     Epoll(Arc<super::event::Epoll>),
     /// One end of an AF_UNIX stream socket pair.
     Socket(super::socket::SocketEnd),
+    /// A pseudo-terminal's master (`/dev/ptmx`) or slave (`/dev/pts/N`).
+    Pty {
+        pty: Arc<super::pty::Pty>,
+        master: bool,
+    },
 }
 
 /// Where an open file came from: its node, and the directory and name it was opened by (for
@@ -120,8 +125,11 @@ impl File {
 
 impl Drop for File {
     fn drop(&mut self) {
-        if let FileKind::Pipe { pipe, write } = &self.kind {
-            pipe.drop_end(*write);
+        match &self.kind {
+            FileKind::Pipe { pipe, write } => pipe.drop_end(*write),
+            FileKind::Pty { pty, master: true } => pty.master_closed(),
+            FileKind::Pty { pty, master: false } => pty.slave_closed(),
+            _ => {}
         }
     }
 }

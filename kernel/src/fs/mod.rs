@@ -16,6 +16,7 @@ pub mod file;
 pub mod initramfs;
 pub mod pipe;
 pub mod proc;
+pub mod pty;
 pub mod socket;
 
 use alloc::vec::Vec;

@@ -99,6 +99,19 @@ pub fn read_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> Re
             t.write_u64(buf, v)?;
             Ok(8)
         }
+        FileKind::Pty { pty, master } => {
+            if len == 0 {
+                return Ok(0);
+            }
+            let mut tmp = vec![0u8; len.min(CHUNK)];
+            let n = if *master {
+                pty.master_read(&mut tmp, f.nonblocking())?
+            } else {
+                pty.slave_read(&mut tmp)?
+            };
+            t.write_user(buf, &tmp[..n])?;
+            Ok(n as u64)
+        }
         FileKind::Socket(s) => {
             if len == 0 {
                 return Ok(0);
@@ -168,6 +181,19 @@ pub fn write_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> R
             }
             e.write(t.read_u64(buf)?, f.nonblocking())?;
             Ok(8)
+        }
+        FileKind::Pty { pty, master } => {
+            let mut done = 0;
+            while done < len {
+                let n = (len - done).min(CHUNK);
+                t.read_user(buf + done as u64, &mut tmp[..n])?;
+                done += if *master {
+                    pty.master_write(&tmp[..n])
+                } else {
+                    pty.slave_write(&tmp[..n])?
+                };
+            }
+            Ok(done as u64)
         }
         FileKind::Socket(s) => {
             if s.write_closed() {
@@ -525,6 +551,8 @@ pub fn ioctl(t: &mut Task, a: Args) -> Result {
     }
     match &f.kind {
         FileKind::Dev(dev::Device::Console) => crate::console::ioctl(t, a.u32(1), a.0[2]),
+        FileKind::Pty { pty, master: true } => pty.master_ioctl(t, a.u32(1), a.0[2]),
+        FileKind::Pty { pty, master: false } => pty.tty.ioctl(t, a.u32(1), a.0[2]),
         FileKind::Pipe { pipe, .. } if a.u32(1) == FIONREAD => {
             t.write_i32(a.0[2], pipe.available() as i32)?;
             Ok(0)

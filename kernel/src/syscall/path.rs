@@ -216,6 +216,19 @@ pub fn open(t: &mut Task, dirfd: i32, path_ptr: u64, flags: u32, perm: u32) -> R
                 }
                 FileKind::Node
             }
+            (mode::S_IFCHR, _) if attr.rdev == mode::makedev(5, 2) => {
+                let c = &ctx.creds;
+                let pty = crate::fs::pty::open_master(&mut v, c.euid, c.egid)?;
+                FileKind::Pty { pty, master: true }
+            }
+            (mode::S_IFCHR, _) if mode::major(attr.rdev) == 136 => {
+                let pty = crate::fs::pty::lookup(mode::minor(attr.rdev)).ok_or(Errno::EIO)?;
+                if pty.locked.load(core::sync::atomic::Ordering::Relaxed) {
+                    return Err(Errno::EIO);
+                }
+                pty.slave_opened();
+                FileKind::Pty { pty, master: false }
+            }
             (mode::S_IFCHR, _) => FileKind::Dev(dev::by_rdev(attr.rdev)?),
             (mode::S_IFIFO, _) => {
                 let write = accmode != f::O_RDONLY;

@@ -19,6 +19,8 @@ pub fn ready(f: &File) -> i16 {
     match &f.kind {
         FileKind::Pipe { pipe, write } => pipe.poll(*write),
         FileKind::EventFd(e) => e.poll(),
+        FileKind::Pty { pty, master: true } => pty.master_poll(),
+        FileKind::Pty { pty, master: false } => pty.slave_poll(),
         FileKind::Socket(s) => s.poll(),
         FileKind::Epoll(_) => 0,
         FileKind::Dev(Device::Console) => {
