@@ -1937,6 +1937,71 @@ fn timedwait(r: &mut Report) {
     }
 }
 
+/// Stop and continue as waitpid sees them: SIGSTOP stops a child (WUNTRACED reports it once,
+/// with WSTOPSIG), SIGCONT continues it (WCONTINUED reports it), a stopped child does not run,
+/// and SIGKILL ends a stopped child.
+fn stop_continue(r: &mut Report) {
+    let (rd, wr) = match pipe() {
+        Ok(p) => p,
+        Err(e) => {
+            r.fail("stop_setup", errname(e));
+            return;
+        }
+    };
+    let child = spawn(move || {
+        // Write a byte every 5 ms until killed: a stopped child writes nothing.
+        loop {
+            let _ = write(wr, b"x");
+            sleep_ms(5);
+        }
+    });
+    close(wr);
+    sleep_ms(20);
+    let _ = kill(child, libc::SIGSTOP);
+    let st = waitpid(child, libc::WUNTRACED);
+    r.check(
+        "sigstop_seen_by_wuntraced",
+        st.is_ok_and(|(p, s)| {
+            p == child && libc::WIFSTOPPED(s) && libc::WSTOPSIG(s) == libc::SIGSTOP
+        }),
+        || format!("{st:?}"),
+    );
+    r.eq(
+        "stop_reported_once",
+        waitpid(child, libc::WUNTRACED | libc::WNOHANG).map(|x| x.0),
+        Ok(0),
+    );
+    // Drain what it wrote before stopping; then nothing more may come while it is stopped.
+    let _ = sc!(libc::SYS_fcntl, rd, libc::F_SETFL, libc::O_NONBLOCK);
+    let mut buf = [0u8; 4096];
+    while sc!(libc::SYS_read, rd, buf.as_mut_ptr(), buf.len()).is_ok_and(|n| n > 0) {}
+    sleep_ms(40);
+    let quiet = sc!(libc::SYS_read, rd, buf.as_mut_ptr(), buf.len());
+    r.eq("stopped_child_does_not_run", quiet, Err(libc::EAGAIN));
+    let _ = kill(child, libc::SIGCONT);
+    let st = waitpid(child, libc::WCONTINUED);
+    r.check(
+        "sigcont_seen_by_wcontinued",
+        st.is_ok_and(|(p, s)| p == child && libc::WIFCONTINUED(s)),
+        || format!("{st:?}"),
+    );
+    sleep_ms(40);
+    let more = sc!(libc::SYS_read, rd, buf.as_mut_ptr(), buf.len());
+    r.check("continued_child_runs", more.is_ok_and(|n| n > 0), || {
+        format!("{more:?}")
+    });
+    let _ = kill(child, libc::SIGSTOP);
+    let _ = waitpid(child, libc::WUNTRACED);
+    let _ = kill(child, libc::SIGKILL);
+    let st = reap(child);
+    r.check(
+        "sigkill_ends_a_stopped_child",
+        st.is_ok_and(|s| libc::WIFSIGNALED(s) && libc::WTERMSIG(s) == libc::SIGKILL),
+        || format!("{st:?}"),
+    );
+    close(rd);
+}
+
 fn main() {
     let mut r = require_root(Report::new("t_signal"));
     self_kill(&mut r);
@@ -1952,6 +2017,7 @@ fn main() {
     suspend(&mut r);
     sigpipe(&mut r);
     timedwait(&mut r);
+    stop_continue(&mut r);
     let _ = sigaction(SIGUSR1, SIG_DFL, 0, 0);
     r.err("no_children_left", waitpid(-1, libc::WNOHANG), libc::ECHILD);
     r.finish()
