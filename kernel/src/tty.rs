@@ -294,6 +294,32 @@ impl Tty {
         }
     }
 
+    /// Job control for a process touching this terminal: a background process group reading
+    /// (or writing, with TOSTOP) gets SIGTTIN (SIGTTOU) and the call restarts once it is
+    /// continued; if the signal is ignored or blocked, a read fails with EIO and a write goes
+    /// ahead, as on Linux.
+    pub fn job_check(&self, p: &crate::proc::Process, write: bool) -> Result<(), Errno> {
+        use crate::proc::signal;
+        const TOSTOP: u32 = 0o400;
+        let fg = self.foreground.load(Ordering::Relaxed);
+        let pgid = p.pgid.load(Ordering::Relaxed);
+        if fg == 0 || pgid == fg || (write && self.lflag() & TOSTOP == 0) {
+            return Ok(());
+        }
+        let sig = if write { signal::SIGTTOU } else { signal::SIGTTIN };
+        let a = signal::action(p, sig);
+        if a.handler == signal::SIG_IGN || signal::mask() & signal::bit(sig) != 0 {
+            return if write { Ok(()) } else { Err(Errno::EIO) };
+        }
+        let mut seen = alloc::collections::BTreeSet::new();
+        for q in crate::proc::all() {
+            if seen.insert(q.pid) && q.pgid.load(Ordering::Relaxed) == pgid {
+                signal::send(&q, signal::SigInfo::user(sig, signal::SI_KERNEL, 0, 0));
+            }
+        }
+        Err(Errno::ERESTARTSYS)
+    }
+
     /// Whether a read would not block (poll).
     pub fn has_input(&self) -> bool {
         let ld = self.ld.lock();

@@ -353,6 +353,17 @@ impl Process {
             init_exited(status);
         }
         let orphans: Vec<Arc<Process>> = core::mem::take(&mut *self.children.lock());
+        // Groups this exit may orphan: our own, and each child's.
+        let mut groups: Vec<(u32, u32)> = alloc::vec![(
+            self.pgid.load(Ordering::Relaxed),
+            self.sid.load(Ordering::Relaxed)
+        )];
+        for c in &orphans {
+            let g = (c.pgid.load(Ordering::Relaxed), c.sid.load(Ordering::Relaxed));
+            if !groups.contains(&g) {
+                groups.push(g);
+            }
+        }
         if !orphans.is_empty() {
             match lookup(1) {
                 Some(init) => {
@@ -367,6 +378,9 @@ impl Process {
                 }
                 None => drop(orphans),
             }
+        }
+        for (pgid, sid) in groups {
+            signal::orphan_check(pgid, sid);
         }
         match self.parent.lock().upgrade() {
             Some(parent) => {

@@ -27,6 +27,7 @@ use super::Process;
 use super::task::Task;
 use crate::sched::Thread;
 
+pub const SIGHUP: u32 = 1;
 pub const SIGINT: u32 = 2;
 pub const SIGQUIT: u32 = 3;
 pub const SIGILL: u32 = 4;
@@ -169,6 +170,8 @@ pub struct SigInfo {
     pub addr: u64,
     /// True for fault signals: si_addr at offset 16 instead of pid/uid.
     pub fault: bool,
+    /// sigqueue's value (si_value), for rt_sigqueueinfo.
+    pub value: u64,
 }
 
 impl SigInfo {
@@ -204,6 +207,8 @@ impl SigInfo {
             b[20..24].copy_from_slice(&self.uid.to_le_bytes());
             if self.signo == SIGCHLD {
                 b[24..28].copy_from_slice(&self.status.to_le_bytes());
+            } else {
+                b[24..32].copy_from_slice(&self.value.to_le_bytes());
             }
         }
         b
@@ -265,18 +270,22 @@ impl Signals {
     /// Take `sig` for thread `tid` (running as `me`): its own pending instance first, else
     /// the process's.
     pub fn take(&self, sig: u32, tid: u32, me: &Thread) -> SigInfo {
-        let target = if me.sigpending.load(Ordering::Acquire) & bit(sig) != 0 {
-            me.sigpending.fetch_and(!bit(sig), Ordering::AcqRel);
-            tid
-        } else {
-            self.pending.fetch_and(!bit(sig), Ordering::AcqRel);
-            0
-        };
+        let mine = me.sigpending.load(Ordering::Acquire) & bit(sig) != 0;
+        let target = if mine { tid } else { 0 };
         let mut info = self.info.lock();
-        match info.iter().position(|(s, t, _)| *s == sig && *t == target) {
-            Some(i) => info.swap_remove(i).2,
+        // The oldest instance (real-time signals queue; they come out in order).
+        let taken = match info.iter().position(|(s, t, _)| *s == sig && *t == target) {
+            Some(i) => info.remove(i).2,
             None => SigInfo::user(sig, SI_KERNEL, 0, 0),
+        };
+        if !info.iter().any(|(s, t, _)| *s == sig && *t == target) {
+            if mine {
+                me.sigpending.fetch_and(!bit(sig), Ordering::AcqRel);
+            } else {
+                self.pending.fetch_and(!bit(sig), Ordering::AcqRel);
+            }
         }
+        taken
     }
 
     /// Drop a pending `sig`, process-wide and for every thread.
@@ -347,13 +356,45 @@ pub fn send(p: &Process, info: SigInfo) {
     }
     {
         let mut list = p.signals.info.lock();
-        if p.signals.pending() & bit(sig) == 0 {
+        // A standard signal is pending once; real-time signals queue (up to a limit).
+        if p.signals.pending() & bit(sig) == 0 || (sig >= SIGRTMIN && list.len() < RT_QUEUE_MAX) {
             list.push((sig, 0, info));
         }
         p.signals.pending.fetch_or(bit(sig), Ordering::AcqRel);
     }
     p.wake_threads();
 }
+
+/// POSIX: when a process group becomes orphaned (no member has a parent in another group of
+/// the same session) and has a stopped member, every member gets SIGHUP and then SIGCONT, so
+/// stopped jobs nobody can continue any more do not linger.
+pub fn orphan_check(pgid: u32, sid: u32) {
+    let mut seen = alloc::collections::BTreeSet::new();
+    let members: Vec<alloc::sync::Arc<Process>> = super::all()
+        .into_iter()
+        .filter(|p| seen.insert(p.pid) && !p.is_zombie() && p.pgid.load(Ordering::Relaxed) == pgid)
+        .collect();
+    if members.is_empty() || !members.iter().any(|m| m.job.lock().stopped) {
+        return;
+    }
+    let anchored = members.iter().any(|m| {
+        m.parent.lock().upgrade().is_some_and(|par| {
+            par.pgid.load(Ordering::Relaxed) != pgid && par.sid.load(Ordering::Relaxed) == sid
+        })
+    });
+    if anchored {
+        return;
+    }
+    for m in &members {
+        send(m, SigInfo::user(SIGHUP, SI_KERNEL, 0, 0));
+        send(m, SigInfo::user(SIGCONT, SI_KERNEL, 0, 0));
+    }
+}
+
+/// The first real-time signal (the kernel's numbering; C libraries reserve a few).
+pub const SIGRTMIN: u32 = 32;
+/// Queued signal instances per process (RLIMIT_SIGPENDING's role, as a fixed bound).
+const RT_QUEUE_MAX: usize = 1024;
 
 /// tkill/tgkill: `sig` for thread `tid` of `p` alone. `false` if there is no such thread.
 pub fn send_thread(p: &Process, tid: u32, info: SigInfo) -> bool {
@@ -374,7 +415,9 @@ pub fn send_thread(p: &Process, tid: u32, info: SigInfo) -> bool {
     }
     {
         let mut list = p.signals.info.lock();
-        if t.sigpending.load(Ordering::Acquire) & bit(sig) == 0 {
+        if t.sigpending.load(Ordering::Acquire) & bit(sig) == 0
+            || (sig >= SIGRTMIN && list.len() < RT_QUEUE_MAX)
+        {
             list.push((sig, tid, info));
         }
         t.sigpending.fetch_or(bit(sig), Ordering::AcqRel);

@@ -49,6 +49,9 @@ pub fn read_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> Re
     let len = len.min(MAX_RW) as usize;
     match &f.kind {
         FileKind::Dev(d) => {
+            if *d == dev::Device::Console {
+                crate::console::CONSOLE.job_check(&t.proc, false)?;
+            }
             let mut tmp = vec![0u8; len.min(CHUNK)];
             let mut done = 0;
             // Memory devices fill the whole buffer; the console returns what it has.
@@ -102,6 +105,9 @@ pub fn read_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> Re
         FileKind::Pty { pty, master } => {
             if len == 0 {
                 return Ok(0);
+            }
+            if !*master {
+                pty.tty.job_check(&t.proc, false)?;
             }
             let mut tmp = vec![0u8; len.min(CHUNK)];
             let n = if *master {
@@ -159,6 +165,9 @@ pub fn write_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> R
     let mut tmp = vec![0u8; len.min(CHUNK)];
     match &f.kind {
         FileKind::Dev(d) => {
+            if *d == dev::Device::Console {
+                crate::console::CONSOLE.job_check(&t.proc, true)?;
+            }
             let mut done = 0;
             while done < len {
                 let n = (len - done).min(CHUNK);
@@ -183,6 +192,9 @@ pub fn write_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> R
             Ok(8)
         }
         FileKind::Pty { pty, master } => {
+            if !*master {
+                pty.tty.job_check(&t.proc, true)?;
+            }
             let mut done = 0;
             while done < len {
                 let n = (len - done).min(CHUNK);

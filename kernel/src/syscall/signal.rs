@@ -280,9 +280,12 @@ pub fn rt_sigqueueinfo(t: &mut Task, a: Args) -> Result {
     if sig == 0 || sig > 64 {
         return Err(Errno::EINVAL);
     }
-    let mut b = [0u8; 12];
+    let mut b = [0u8; 32];
     t.read_user(uinfo, &mut b)?;
     let code = i32::from_le_bytes([b[8], b[9], b[10], b[11]]);
+    let mut v = [0u8; 8];
+    v.copy_from_slice(&b[24..32]);
+    let value = u64::from_le_bytes(v);
     // Only the kernel may claim SI_USER or a positive (kernel) code for another process.
     let p = proc::lookup(pid as u32).ok_or(Errno::ESRCH)?;
     if (code >= 0 || code == signal::SI_TKILL) && p.pid != t.proc.pid {
@@ -291,7 +294,9 @@ pub fn rt_sigqueueinfo(t: &mut Task, a: Args) -> Result {
     if !may_signal(t, &p, sig as u32) {
         return Err(Errno::EPERM);
     }
-    signal::send(&p, user_info(t, sig as u32, code));
+    let mut info = user_info(t, sig as u32, code);
+    info.value = value;
+    signal::send(&p, info);
     Ok(0)
 }
 

@@ -521,6 +521,61 @@ fn hangup(r: &mut Report) {
     let _ = close(s);
 }
 
+/// A background process group reading the terminal is stopped by SIGTTIN: a child makes the
+/// pty its controlling terminal (its group in the foreground) and forks a grandchild into
+/// another group, which reads the slave; the child sees it stop with SIGTTIN.
+fn ttin(r: &mut Report) {
+    let (m, n) = match open_master() {
+        Ok(v) => v,
+        Err(e) => {
+            r.fail(
+                "ttin_stops_background_reader",
+                format!("master: {}", errname(e)),
+            );
+            return;
+        }
+    };
+    let _ = unlock(m);
+    let path = format!("/dev/pts/{n}");
+    let pid = spawn_steps(|| {
+        let mut st = Steps::new("t_pty ttin child");
+        let _ = close(m);
+        let sid = st.ok(sc!(libc::SYS_setsid), "setsid")? as pid_t;
+        let s = st.ok(open(&path, libc::O_RDWR), "open the slave")?;
+        st.ok(sc!(libc::SYS_ioctl, s, TIOCSCTTY, 0), "TIOCSCTTY 0")?;
+        let pg: pid_t = sid;
+        st.ok(
+            sc!(libc::SYS_ioctl, s, TIOCSPGRP, &pg as *const pid_t),
+            "TIOCSPGRP",
+        )?;
+        // SAFETY: the grandchild moves to its own group and reads the slave.
+        let g = unsafe { libc::fork() };
+        if g == 0 {
+            // SAFETY: plain calls; default SIGTTIN stops the grandchild.
+            unsafe {
+                libc::setpgid(0, 0);
+                libc::signal(libc::SIGTTIN, libc::SIG_DFL);
+                let mut b = [0u8; 8];
+                libc::read(s, b.as_mut_ptr().cast(), 8);
+                libc::_exit(0);
+            }
+        }
+        st.t(g > 0, || "fork".into())?;
+        let w = usertests::waitpid(g, libc::WUNTRACED);
+        // SAFETY: ends the stopped grandchild.
+        unsafe { libc::kill(g, libc::SIGKILL) };
+        let _ = usertests::waitpid(g, 0);
+        st.t(
+            w.is_ok_and(|(p, s)| {
+                p == g && libc::WIFSTOPPED(s) && libc::WSTOPSIG(s) == libc::SIGTTIN
+            }),
+            || format!("grandchild {w:?}"),
+        )
+    });
+    r.eq("ttin_stops_background_reader", reap(pid), Ok(0));
+    let _ = close(m);
+}
+
 fn main() {
     let mut r = require_root(Report::new("t_pty"));
     opening(&mut r);
@@ -530,6 +585,7 @@ fn main() {
     raw(&mut r);
     winsize(&mut r);
     isig(&mut r);
+    ttin(&mut r);
     hangup(&mut r);
     r.finish()
 }

@@ -2002,6 +2002,122 @@ fn stop_continue(r: &mut Report) {
     close(rd);
 }
 
+/// Real-time signals queue, in order, with their values; a standard signal sent twice while
+/// blocked is pending once.
+fn queueing(r: &mut Report) {
+    let rt = libc::SIGRTMIN() + 1;
+    let set = bit(rt) | bit(SIGUSR1);
+    let old = procmask(libc::SIG_BLOCK, set);
+    for v in [11u64, 22, 33] {
+        let mut info = [0u8; 128];
+        info[0..4].copy_from_slice(&rt.to_le_bytes());
+        info[8..12].copy_from_slice(&(-1i32).to_le_bytes()); // SI_QUEUE
+        info[16..20].copy_from_slice(&getpid().to_le_bytes());
+        info[24..32].copy_from_slice(&v.to_le_bytes());
+        let _ = sc!(libc::SYS_rt_sigqueueinfo, getpid(), rt, info.as_ptr());
+    }
+    let _ = kill(getpid(), SIGUSR1);
+    let _ = kill(getpid(), SIGUSR1);
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let take = |sig: c_int| {
+        let s = bit(sig);
+        let mut info = [0u8; 128];
+        let got = sc!(
+            libc::SYS_rt_sigtimedwait,
+            &s as *const u64,
+            info.as_mut_ptr(),
+            &zero as *const libc::timespec,
+            8
+        );
+        let mut v = [0u8; 8];
+        v.copy_from_slice(&info[24..32]);
+        got.map(|_| u64::from_le_bytes(v))
+    };
+    let values: Vec<_> = (0..4).map(|_| take(rt)).collect();
+    r.eq(
+        "rt_signals_queue_in_order_with_values",
+        values,
+        vec![Ok(11), Ok(22), Ok(33), Err(libc::EAGAIN)],
+    );
+    let usr1: Vec<_> = (0..2).map(|_| take(SIGUSR1).map(|_| ())).collect();
+    r.eq(
+        "standard_signal_pending_once",
+        usr1,
+        vec![Ok(()), Err(libc::EAGAIN)],
+    );
+    if let Ok(m) = old {
+        let _ = procmask(libc::SIG_SETMASK, m);
+    }
+}
+
+/// A stopped process in a group that becomes orphaned gets SIGHUP and SIGCONT: a child makes
+/// its own session, forks a grandchild into a new group there, the grandchild stops; when the
+/// child exits the grandchild's group has no parent in the session left.
+fn orphaned_group(r: &mut Report) {
+    let (rd, wr) = match pipe() {
+        Ok(p) => p,
+        Err(e) => {
+            r.fail("orphaned_group_gets_sighup", errname(e));
+            return;
+        }
+    };
+    static PIPE_W: AtomicI32 = AtomicI32::new(-1);
+    extern "C" fn on_hup(_: c_int) {
+        let fd = PIPE_W.load(std::sync::atomic::Ordering::SeqCst);
+        // SAFETY: write(2) is async-signal-safe.
+        unsafe { libc::write(fd, b"H".as_ptr().cast(), 1) };
+    }
+    let child = spawn(move || {
+        // SAFETY: plain calls in the child.
+        if unsafe { libc::setsid() } < 0 {
+            return 1;
+        }
+        PIPE_W.store(wr, std::sync::atomic::Ordering::SeqCst);
+        // SAFETY: forks the grandchild.
+        match unsafe { libc::fork() } {
+            0 => {
+                // SAFETY: handler only writes to a pipe; then stop until continued.
+                unsafe {
+                    libc::setpgid(0, 0);
+                    libc::signal(libc::SIGHUP, on_hup as *const () as libc::sighandler_t);
+                    libc::kill(libc::getpid(), libc::SIGSTOP);
+                    libc::_exit(0);
+                }
+            }
+            g if g > 0 => {
+                // Wait until the grandchild has stopped, then leave it behind.
+                let _ = usertests::waitpid(g, libc::WUNTRACED);
+                0
+            }
+            _ => 2,
+        }
+    });
+    close(wr);
+    let st = reap(child);
+    let mut fds = [libc::pollfd {
+        fd: rd,
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    // SAFETY: polls our pipe for up to 2 s.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 2000) };
+    let mut b = [0u8; 1];
+    let got = if n == 1 {
+        sc!(libc::SYS_read, rd, b.as_mut_ptr(), 1)
+    } else {
+        Ok(0)
+    };
+    r.check(
+        "orphaned_group_gets_sighup",
+        st == Ok(0) && got == Ok(1) && b[0] == b'H',
+        || format!("child {st:?}, pipe {got:?}"),
+    );
+    close(rd);
+}
+
 fn main() {
     let mut r = require_root(Report::new("t_signal"));
     self_kill(&mut r);
@@ -2018,6 +2134,8 @@ fn main() {
     sigpipe(&mut r);
     timedwait(&mut r);
     stop_continue(&mut r);
+    queueing(&mut r);
+    orphaned_group(&mut r);
     let _ = sigaction(SIGUSR1, SIG_DFL, 0, 0);
     r.err("no_children_left", waitpid(-1, libc::WNOHANG), libc::ECHILD);
     r.finish()
