@@ -306,7 +306,11 @@ impl Tty {
         if fg == 0 || pgid == fg || (write && self.lflag() & TOSTOP == 0) {
             return Ok(());
         }
-        let sig = if write { signal::SIGTTOU } else { signal::SIGTTIN };
+        let sig = if write {
+            signal::SIGTTOU
+        } else {
+            signal::SIGTTIN
+        };
         let a = signal::action(p, sig);
         if a.handler == signal::SIG_IGN || signal::mask() & signal::bit(sig) != 0 {
             return if write { Ok(()) } else { Err(Errno::EIO) };

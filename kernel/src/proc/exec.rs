@@ -367,6 +367,7 @@ fn execve_depth(
         }
     }
     *task.proc.signals.altstack.lock() = (0, 2, 0);
+    super::timer::exec(&task.proc);
     task.proc.release_vfork_parent();
     Ok(())
 }

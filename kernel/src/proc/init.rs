@@ -40,6 +40,9 @@ pub fn start(cmdline: &Cmdline<'_>) {
             vm.activate();
         }
     });
+    crate::sched::current()
+        .owner
+        .store(proc.pid, core::sync::atomic::Ordering::Relaxed);
     // The boot thread itself runs init: register it so signals can wake it.
     proc.threads.lock().push((
         proc.pid,

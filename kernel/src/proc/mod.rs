@@ -95,6 +95,8 @@ pub struct Process {
     pub job: SpinLock<signal::Job>,
     /// Threads of a stopped process sleep here until SIGCONT (or SIGKILL).
     pub stop_wait: WaitQueue,
+    /// ITIMER_VIRTUAL and ITIMER_PROF.
+    pub cpu_timers: SpinLock<timer::CpuTimers>,
     /// The kernel threads running this process's user threads (signals wake them).
     pub threads: SpinLock<Vec<(Pid, Weak<crate::sched::Thread>)>>,
     /// Nice value, -20..=19.
@@ -140,6 +142,11 @@ pub fn alloc_tid(proc: &Arc<Process>) -> Result<Pid, Errno> {
 /// Release the id of a thread that ended (never the process's own pid).
 pub fn forget_tid(tid: Pid) {
     TABLE.lock().remove(&tid);
+}
+
+/// `lookup` for interrupt context: gives up instead of spinning if the table is busy.
+pub fn lookup_nowait(pid: Pid) -> Option<Arc<Process>> {
+    TABLE.try_lock()?.get(&pid).and_then(Weak::upgrade)
 }
 
 pub fn lookup(pid: Pid) -> Option<Arc<Process>> {
@@ -222,6 +229,7 @@ impl Process {
             signals: signal::Signals::default(),
             job: SpinLock::new(signal::Job::default()),
             stop_wait: WaitQueue::new(),
+            cpu_timers: SpinLock::new(timer::CpuTimers::default()),
             exit_signal: AtomicU32::new(signal::SIGCHLD),
             threads: SpinLock::new(Vec::new()),
             nice: core::sync::atomic::AtomicI32::new(
@@ -359,7 +367,10 @@ impl Process {
             self.sid.load(Ordering::Relaxed)
         )];
         for c in &orphans {
-            let g = (c.pgid.load(Ordering::Relaxed), c.sid.load(Ordering::Relaxed));
+            let g = (
+                c.pgid.load(Ordering::Relaxed),
+                c.sid.load(Ordering::Relaxed),
+            );
             if !groups.contains(&g) {
                 groups.push(g);
             }

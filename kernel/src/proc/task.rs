@@ -272,6 +272,7 @@ pub fn spawn_user_thread(
     let name = proc.comm.lock().clone();
     let weak = Arc::downgrade(&proc);
     let registry = proc.clone();
+    let registry_pid = proc.pid;
     let thread = sched::Thread::create(&name, move || {
         let mut task = Task::new(proc, ctx, tid);
         task.clear_child_tid = clear_child_tid;
@@ -283,6 +284,9 @@ pub fn spawn_user_thread(
         list.retain(|(_, t)| t.strong_count() > 0);
         list.push((tid, Arc::downgrade(&thread)));
     }
+    thread
+        .owner
+        .store(registry_pid, core::sync::atomic::Ordering::Relaxed);
     // A new thread (clone) or process (fork) starts with its creator's signal mask.
     thread.sigmask.store(
         sched::current()

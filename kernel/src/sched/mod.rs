@@ -84,6 +84,12 @@ pub fn tick(from_user: bool) {
     };
     if let Some(t) = cpu.current.try_lock().and_then(|c| c.clone()) {
         t.charge_tick(from_user);
+        let owner = t.owner.load(Ordering::Relaxed);
+        if owner != 0
+            && let Some(p) = crate::proc::lookup_nowait(owner)
+        {
+            crate::proc::timer::cpu_tick(&p, from_user);
+        }
         let counter = if Arc::ptr_eq(&t, &cpu.idle) {
             &IDLE_NS
         } else {

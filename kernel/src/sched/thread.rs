@@ -40,6 +40,8 @@ pub struct Thread {
     /// The user thread's blocked signals and the signals sent to it alone (tkill/tgkill).
     pub sigmask: core::sync::atomic::AtomicU64,
     pub sigpending: core::sync::atomic::AtomicU64,
+    /// The process this thread runs user code for (0: a kernel thread), for CPU-time timers.
+    pub owner: core::sync::atomic::AtomicU32,
 }
 
 type Start = Box<dyn FnOnce() + Send>;
@@ -70,6 +72,7 @@ impl Thread {
             sig_wakeup: Default::default(),
             sigmask: Default::default(),
             sigpending: Default::default(),
+            owner: Default::default(),
             sys_ticks: Default::default(),
         })
     }
@@ -97,6 +100,7 @@ impl Thread {
             sig_wakeup: Default::default(),
             sigmask: Default::default(),
             sigpending: Default::default(),
+            owner: Default::default(),
             sys_ticks: Default::default(),
         }))
     }

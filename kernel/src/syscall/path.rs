@@ -227,6 +227,22 @@ pub fn open(t: &mut Task, dirfd: i32, path_ptr: u64, flags: u32, perm: u32) -> R
                     return Err(Errno::EIO);
                 }
                 pty.slave_opened();
+                // A session leader opening a terminal that no session owns yet makes it its
+                // controlling terminal (unless O_NOCTTY), as on Linux.
+                let leader = t.proc.sid.load(core::sync::atomic::Ordering::Relaxed) == t.proc.pid;
+                if leader
+                    && flags & f::O_NOCTTY == 0
+                    && pty
+                        .tty
+                        .foreground
+                        .load(core::sync::atomic::Ordering::Relaxed)
+                        == 0
+                {
+                    pty.tty.foreground.store(
+                        t.proc.pgid.load(core::sync::atomic::Ordering::Relaxed),
+                        core::sync::atomic::Ordering::Relaxed,
+                    );
+                }
                 FileKind::Pty { pty, master: false }
             }
             (mode::S_IFCHR, _) => FileKind::Dev(dev::by_rdev(attr.rdev)?),

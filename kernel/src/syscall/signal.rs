@@ -355,31 +355,17 @@ pub fn alarm(t: &mut Task, a: Args) -> Result {
     Ok(left.map_or(0, |ns| ns.div_ceil(1_000_000_000).max(1)))
 }
 
-/// setitimer/getitimer: ITIMER_REAL only (SIGALRM); the CPU-time timers are refused.
-pub fn setitimer(t: &mut Task, a: Args) -> Result {
-    let (which, new, old) = (a.0[0], a.0[1], a.0[2]);
-    if which != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let tv = |b: &[u8]| {
-        let q = |o: usize| {
-            let mut x = [0u8; 8];
-            x.copy_from_slice(&b[o..o + 8]);
-            i64::from_le_bytes(x)
-        };
-        (q(0), q(8))
-    };
+/// Read a struct timeval pair (itimerval: interval, value) as ns; EINVAL when malformed.
+fn read_itimerval(t: &Task, at: u64) -> core::result::Result<(u64, u64), Errno> {
     let mut nb = [0u8; 32];
-    if new != 0 {
-        t.read_user(new, &mut nb)?;
-    }
-    let (isec, iusec) = tv(&nb[0..16]);
-    let (vsec, vusec) = tv(&nb[16..32]);
-    if new != 0
-        && (isec < 0
-            || vsec < 0
-            || !(0..1_000_000).contains(&iusec)
-            || !(0..1_000_000).contains(&vusec))
+    t.read_user(at, &mut nb)?;
+    let q = |o: usize| {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(&nb[o..o + 8]);
+        i64::from_le_bytes(x)
+    };
+    let (isec, iusec, vsec, vusec) = (q(0), q(8), q(16), q(24));
+    if isec < 0 || vsec < 0 || !(0..1_000_000).contains(&iusec) || !(0..1_000_000).contains(&vusec)
     {
         return Err(Errno::EINVAL);
     }
@@ -388,16 +374,49 @@ pub fn setitimer(t: &mut Task, a: Args) -> Result {
             .saturating_mul(1_000_000_000)
             .saturating_add(us as u64 * 1000)
     };
-    let prev = crate::proc::timer::get(&t.proc);
-    if new != 0 {
-        let value = ns(vsec, vusec);
-        let deadline = (value > 0).then(|| crate::time::monotonic_ns() + value);
-        crate::proc::timer::set_alarm(&t.proc, deadline, ns(isec, iusec));
+    Ok((ns(isec, iusec), ns(vsec, vusec)))
+}
+
+/// setitimer: ITIMER_REAL (SIGALRM, wall clock), ITIMER_VIRTUAL (SIGVTALRM, user CPU time),
+/// ITIMER_PROF (SIGPROF, user and system CPU time).
+pub fn setitimer(t: &mut Task, a: Args) -> Result {
+    let (which, new, old) = (a.0[0], a.0[1], a.0[2]);
+    if which > 2 {
+        return Err(Errno::EINVAL);
+    }
+    let set = if new != 0 {
+        Some(read_itimerval(t, new)?)
+    } else {
+        None
+    };
+    let prev = match which {
+        0 => crate::proc::timer::get(&t.proc),
+        1 => cpu_timer(t, 1),
+        _ => cpu_timer(t, 2),
+    };
+    if let Some((interval, value)) = set {
+        match which {
+            0 => {
+                let deadline = (value > 0).then(|| crate::time::monotonic_ns() + value);
+                crate::proc::timer::set_alarm(&t.proc, deadline, interval);
+            }
+            _ => {
+                let mut c = t.proc.cpu_timers.lock();
+                let slot = if which == 1 { &mut c.virt } else { &mut c.prof };
+                *slot = (value, if value > 0 { interval } else { 0 });
+            }
+        }
     }
     if old != 0 {
         write_itimer(t, old, prev)?;
     }
     Ok(0)
+}
+
+fn cpu_timer(t: &Task, which: u64) -> Option<(u64, u64)> {
+    let c = t.proc.cpu_timers.lock();
+    let v = if which == 1 { c.virt } else { c.prof };
+    (v.0 > 0).then_some(v)
 }
 
 fn write_itimer(t: &Task, at: u64, v: Option<(u64, u64)>) -> core::result::Result<(), Errno> {
@@ -414,10 +433,126 @@ fn write_itimer(t: &Task, at: u64, v: Option<(u64, u64)>) -> core::result::Resul
 }
 
 pub fn getitimer(t: &mut Task, a: Args) -> Result {
-    if a.0[0] != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let v = crate::proc::timer::get(&t.proc);
+    let v = match a.0[0] {
+        0 => crate::proc::timer::get(&t.proc),
+        1 | 2 => cpu_timer(t, a.0[0]),
+        _ => return Err(Errno::EINVAL),
+    };
     write_itimer(t, a.0[1], v)?;
     Ok(0)
+}
+
+const CLOCK_REALTIME: u64 = 0;
+const CLOCK_MONOTONIC: u64 = 1;
+const CLOCK_BOOTTIME: u64 = 7;
+
+/// timer_create on CLOCK_REALTIME, CLOCK_MONOTONIC or CLOCK_BOOTTIME; the notification is a
+/// signal (SIGEV_SIGNAL, or SIGEV_THREAD_ID for one thread) or nothing (SIGEV_NONE). Without a
+/// sigevent: SIGALRM with the timer id as its value.
+pub fn timer_create(t: &mut Task, a: Args) -> Result {
+    const SIGEV_SIGNAL: u32 = 0;
+    const SIGEV_NONE: u32 = 1;
+    const SIGEV_THREAD_ID: u32 = 4;
+    let (clock, sevp, idp) = (a.0[0], a.0[1], a.0[2]);
+    if !matches!(clock, CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME) {
+        return Err(Errno::EINVAL);
+    }
+    let (signo, value, tid) = if sevp == 0 {
+        (signal::SIGALRM, None, 0)
+    } else {
+        let mut b = [0u8; 20];
+        t.read_user(sevp, &mut b)?;
+        let mut v = [0u8; 8];
+        v.copy_from_slice(&b[0..8]);
+        let signo = u32::from_le_bytes([b[8], b[9], b[10], b[11]]);
+        let notify = u32::from_le_bytes([b[12], b[13], b[14], b[15]]);
+        let tid = u32::from_le_bytes([b[16], b[17], b[18], b[19]]);
+        match notify {
+            SIGEV_NONE => (0, Some(u64::from_le_bytes(v)), 0),
+            SIGEV_SIGNAL | SIGEV_THREAD_ID => {
+                if signo == 0 || signo > 64 {
+                    return Err(Errno::EINVAL);
+                }
+                if notify == SIGEV_THREAD_ID && t.proc.thread(tid).is_none() {
+                    return Err(Errno::EINVAL);
+                }
+                let tid = if notify == SIGEV_THREAD_ID { tid } else { 0 };
+                (signo, Some(u64::from_le_bytes(v)), tid)
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+    };
+    let realtime = clock == CLOCK_REALTIME;
+    let id =
+        crate::proc::timer::create(&t.proc, signo, value, tid, realtime).ok_or(Errno::EAGAIN)?;
+    if let Err(e) = t.write_i32(idp, id) {
+        crate::proc::timer::delete(&t.proc, id);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+fn write_itimerspec(t: &Task, at: u64, v: (u64, u64)) -> core::result::Result<(), Errno> {
+    let (left, interval) = v;
+    let mut b = [0u8; 32];
+    let put = |b: &mut [u8; 32], o: usize, ns: u64| {
+        b[o..o + 8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+        b[o + 8..o + 16].copy_from_slice(&(ns % 1_000_000_000).to_le_bytes());
+    };
+    put(&mut b, 0, interval);
+    put(&mut b, 16, left);
+    t.write_user(at, &b)
+}
+
+pub fn timer_settime(t: &mut Task, a: Args) -> Result {
+    const TIMER_ABSTIME: u32 = 1;
+    let (id, flags, new, old) = (a.i32(0), a.u32(1), a.0[2], a.0[3]);
+    let mut b = [0u8; 32];
+    t.read_user(new, &mut b)?;
+    let q = |o: usize| {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(&b[o..o + 8]);
+        i64::from_le_bytes(x)
+    };
+    let (isec, insec, vsec, vnsec) = (q(0), q(8), q(16), q(24));
+    if isec < 0
+        || vsec < 0
+        || !(0..1_000_000_000).contains(&insec)
+        || !(0..1_000_000_000).contains(&vnsec)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let ns = |s: i64, n: i64| {
+        (s as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(n as u64)
+    };
+    let (interval, value) = (ns(isec, insec), ns(vsec, vnsec));
+    let abs = flags & TIMER_ABSTIME != 0;
+    let prev =
+        crate::proc::timer::settime(&t.proc, id, value, abs, interval).ok_or(Errno::EINVAL)?;
+    if old != 0 {
+        write_itimerspec(t, old, prev)?;
+    }
+    Ok(0)
+}
+
+pub fn timer_gettime(t: &mut Task, a: Args) -> Result {
+    let v = crate::proc::timer::gettime(&t.proc, a.i32(0)).ok_or(Errno::EINVAL)?;
+    write_itimerspec(t, a.0[1], v)?;
+    Ok(0)
+}
+
+pub fn timer_getoverrun(t: &mut Task, a: Args) -> Result {
+    crate::proc::timer::getoverrun(&t.proc, a.i32(0))
+        .map(u64::from)
+        .ok_or(Errno::EINVAL)
+}
+
+pub fn timer_delete(t: &mut Task, a: Args) -> Result {
+    if crate::proc::timer::delete(&t.proc, a.i32(0)) {
+        Ok(0)
+    } else {
+        Err(Errno::EINVAL)
+    }
 }

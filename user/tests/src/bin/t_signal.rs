@@ -2118,6 +2118,183 @@ fn orphaned_group(r: &mut Report) {
     close(rd);
 }
 
+/// POSIX timers: a one-shot timer signals once with SI_TIMER and its value; a periodic one
+/// keeps firing until deleted; SIGEV_NONE counts down silently; bad ids are EINVAL.
+fn posix_timers(r: &mut Report) {
+    let old = procmask(libc::SIG_BLOCK, bit(SIGUSR2));
+    let create = |notify: i32, value: u64| {
+        let mut sev = [0u8; 64];
+        sev[0..8].copy_from_slice(&value.to_le_bytes());
+        sev[8..12].copy_from_slice(&SIGUSR2.to_le_bytes());
+        sev[12..16].copy_from_slice(&notify.to_le_bytes());
+        let mut id: c_int = -1;
+        sc!(
+            libc::SYS_timer_create,
+            libc::CLOCK_MONOTONIC,
+            sev.as_ptr(),
+            &mut id as *mut c_int
+        )
+        .map(|_| id)
+    };
+    let arm = |id: c_int, value_ns: u64, interval_ns: u64| {
+        let spec = [
+            (interval_ns / 1_000_000_000) as i64,
+            (interval_ns % 1_000_000_000) as i64,
+            (value_ns / 1_000_000_000) as i64,
+            (value_ns % 1_000_000_000) as i64,
+        ];
+        sc!(libc::SYS_timer_settime, id, 0, spec.as_ptr(), 0usize)
+    };
+    let left = |id: c_int| {
+        let mut spec = [0i64; 4];
+        sc!(libc::SYS_timer_gettime, id, spec.as_mut_ptr())
+            .map(|_| spec[2] * 1_000_000_000 + spec[3])
+    };
+    let wait = |ms: u64, info: &mut [u8; 128]| {
+        let s = bit(SIGUSR2);
+        let ts = libc::timespec {
+            tv_sec: (ms / 1000) as _,
+            tv_nsec: ((ms % 1000) * 1_000_000) as _,
+        };
+        sc!(
+            libc::SYS_rt_sigtimedwait,
+            &s as *const u64,
+            info.as_mut_ptr(),
+            &ts as *const libc::timespec,
+            8
+        )
+    };
+    let word = |b: &[u8; 128], o: usize| i32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+    match create(0, 77) {
+        Ok(id) => {
+            r.eq("timer_arm", arm(id, 30 * MS, 0), Ok(0));
+            let l = left(id);
+            r.check(
+                "timer_counts_down",
+                l.is_ok_and(|ns| ns > 0 && ns <= 30 * MS as i64),
+                || format!("{l:?}"),
+            );
+            let mut info = [0u8; 128];
+            let got = wait(1000, &mut info);
+            let mut v = [0u8; 8];
+            v.copy_from_slice(&info[24..32]);
+            r.eq(
+                "timer_fires_with_si_timer_and_value",
+                (got, word(&info, 8), u64::from_le_bytes(v)),
+                (Ok(i64::from(SIGUSR2)), -2, 77),
+            );
+            r.eq("one_shot_timer_disarmed", left(id), Ok(0));
+            r.eq(
+                "one_shot_fires_once",
+                wait(50, &mut info),
+                Err(libc::EAGAIN),
+            );
+            // Periodic: 10 ms.
+            let _ = arm(id, 10 * MS, 10 * MS);
+            let t0 = mono_ns();
+            let mut n = 0;
+            while mono_ns() - t0 < 200 * MS && n < 3 {
+                if wait(100, &mut info).is_ok() {
+                    n += 1;
+                }
+            }
+            r.eq("periodic_timer_repeats", n, 3);
+            r.eq("timer_delete", sc!(libc::SYS_timer_delete, id), Ok(0));
+            r.err("deleted_timer_einval", left(id), libc::EINVAL);
+            let mut drain = [0u8; 128];
+            let _ = wait(0, &mut drain);
+        }
+        Err(e) => r.fail("timer_arm", errname(e)),
+    }
+    match create(1, 0) {
+        Ok(id) => {
+            let _ = arm(id, 500 * MS, 0);
+            let l = left(id);
+            r.check("sigev_none_counts_down", l.is_ok_and(|ns| ns > 0), || {
+                format!("{l:?}")
+            });
+            let mut info = [0u8; 128];
+            r.eq(
+                "sigev_none_sends_nothing",
+                wait(20, &mut info),
+                Err(libc::EAGAIN),
+            );
+            let _ = sc!(libc::SYS_timer_delete, id);
+        }
+        Err(e) => r.fail("sigev_none_counts_down", errname(e)),
+    }
+    r.err("timer_gettime_bad_id", left(12345), libc::EINVAL);
+    if let Ok(m) = old {
+        let _ = procmask(libc::SIG_SETMASK, m);
+    }
+}
+
+/// ITIMER_PROF and ITIMER_VIRTUAL count CPU time: a busy loop of about 300 ms with 20 ms
+/// timers gets several SIGPROF and SIGVTALRM.
+fn cpu_timers(r: &mut Report) {
+    let old = procmask(libc::SIG_BLOCK, bit(libc::SIGPROF) | bit(libc::SIGVTALRM));
+    let tv = [0i64, 20_000, 0, 20_000];
+    let a = sc!(libc::SYS_setitimer, libc::ITIMER_PROF, tv.as_ptr(), 0usize);
+    let b = sc!(
+        libc::SYS_setitimer,
+        libc::ITIMER_VIRTUAL,
+        tv.as_ptr(),
+        0usize
+    );
+    r.eq("setitimer_prof_virtual", (a, b), (Ok(0), Ok(0)));
+    let (mut prof, mut virt) = (0, 0);
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let t0 = mono_ns();
+    let mut x = 0u64;
+    while mono_ns() - t0 < 300 * MS {
+        for i in 0..10_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        let s = bit(libc::SIGPROF) | bit(libc::SIGVTALRM);
+        match sc!(
+            libc::SYS_rt_sigtimedwait,
+            &s as *const u64,
+            0usize,
+            &zero as *const libc::timespec,
+            8
+        ) {
+            Ok(sig) if sig == i64::from(libc::SIGPROF) => prof += 1,
+            Ok(_) => virt += 1,
+            Err(_) => {}
+        }
+    }
+    std::hint::black_box(x);
+    let off = [0i64; 4];
+    let _ = sc!(libc::SYS_setitimer, libc::ITIMER_PROF, off.as_ptr(), 0usize);
+    let _ = sc!(
+        libc::SYS_setitimer,
+        libc::ITIMER_VIRTUAL,
+        off.as_ptr(),
+        0usize
+    );
+    r.check("itimer_prof_fires", prof >= 2, || format!("{prof} SIGPROF"));
+    r.check("itimer_virtual_fires", virt >= 2, || {
+        format!("{virt} SIGVTALRM")
+    });
+    let mut drain = [0u8; 128];
+    let s = bit(libc::SIGPROF) | bit(libc::SIGVTALRM);
+    while sc!(
+        libc::SYS_rt_sigtimedwait,
+        &s as *const u64,
+        drain.as_mut_ptr(),
+        &zero as *const libc::timespec,
+        8
+    )
+    .is_ok()
+    {}
+    if let Ok(m) = old {
+        let _ = procmask(libc::SIG_SETMASK, m);
+    }
+}
+
 fn main() {
     let mut r = require_root(Report::new("t_signal"));
     self_kill(&mut r);
@@ -2135,6 +2312,8 @@ fn main() {
     timedwait(&mut r);
     stop_continue(&mut r);
     queueing(&mut r);
+    posix_timers(&mut r);
+    cpu_timers(&mut r);
     orphaned_group(&mut r);
     let _ = sigaction(SIGUSR1, SIG_DFL, 0, 0);
     r.err("no_children_left", waitpid(-1, libc::WNOHANG), libc::ECHILD);
