@@ -89,7 +89,7 @@ fn qemu_flags(accel: Accel) -> Vec<String> {
         "-cpu",
         cpu,
         "-m",
-        "1G",
+        "3G",
         "-no-reboot",
         "-display",
         "none",
@@ -206,6 +206,10 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
     std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;
     println!();
     println!("results: {}", path.display());
+    let svg = fork_chart(&tine, linux_run.as_ref(), &date);
+    let chart = out_dir.join("fork-latency.svg");
+    std::fs::write(&chart, &svg).map_err(|e| format!("{}: {e}", chart.display()))?;
+    println!("chart: {} (copy it to docs/ for the README)", chart.display());
     println!(
         "serial logs: {}",
         std::iter::once(&tine)
@@ -215,6 +219,89 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
             .join(", ")
     );
     Ok(())
+}
+
+/// The fork sweep as an SVG line chart: time until fork returns against resident size, for
+/// both kernels (sizes on a categorical axis, times in ms on a linear one).
+fn fork_chart(tine: &Run, linux: Option<&Run>, date: &str) -> String {
+    const SIZES: [u32; 5] = [0, 16, 64, 256, 1024];
+    let series: Vec<(&str, &str, Vec<Option<f64>>)> = std::iter::once(("Tine", "#c0392b", tine))
+        .chain(linux.map(|l| ("Linux", "#2c7fb8", l)))
+        .map(|(name, color, run)| {
+            let v = SIZES
+                .iter()
+                .map(|m| run.get(&format!("fork_return_{m}MiB")).and_then(|f| f.value))
+                .map(|v| v.map(|ns| ns / 1e6))
+                .collect();
+            (name, color, v)
+        })
+        .collect();
+    let max = series
+        .iter()
+        .flat_map(|s| s.2.iter().flatten())
+        .fold(0.1f64, |a, &b| a.max(b))
+        * 1.1;
+    let (w, h, left, right, top, bottom) = (640.0, 400.0, 70.0, 20.0, 40.0, 60.0);
+    let x = |i: usize| left + (w - left - right) * i as f64 / (SIZES.len() - 1) as f64;
+    let y = |ms: f64| top + (h - top - bottom) * (1.0 - ms / max);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">Time until fork returns (guest ms, TCG icount), {date}</text>\n",
+        w / 2.0
+    );
+    // Axes, ticks and grid.
+    s += &format!(
+        "<line x1=\"{left}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{}\" stroke=\"black\"/>\n",
+        h - bottom,
+        w - right,
+        h - bottom,
+        h - bottom
+    );
+    for (i, m) in SIZES.iter().enumerate() {
+        s += &format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{m} MiB</text>\n",
+            x(i),
+            h - bottom + 18.0
+        );
+    }
+    for k in 0..=4 {
+        let ms = max * k as f64 / 4.0;
+        s += &format!(
+            "<line x1=\"{left}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#ddd\"/>\n<text x=\"{2}\" y=\"{3}\" text-anchor=\"end\">{ms:.1}</text>\n",
+            y(ms),
+            w - right,
+            left - 6.0,
+            y(ms) + 4.0
+        );
+    }
+    s += &format!(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">resident memory of the parent</text>\n",
+        (left + w - right) / 2.0,
+        h - 20.0
+    );
+    for (n, (name, color, v)) in series.iter().enumerate() {
+        let pts: Vec<String> = v
+            .iter()
+            .enumerate()
+            .filter_map(|(i, ms)| ms.map(|ms| format!("{:.1},{:.1}", x(i), y(ms))))
+            .collect();
+        s += &format!(
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>\n",
+            pts.join(" ")
+        );
+        for p in &pts {
+            let (px, py) = p.split_once(',').unwrap_or(("0", "0"));
+            s += &format!("<circle cx=\"{px}\" cy=\"{py}\" r=\"3\" fill=\"{color}\"/>\n");
+        }
+        s += &format!(
+            "<text x=\"{}\" y=\"{}\" fill=\"{color}\">{name}</text>\n",
+            left + 10.0,
+            top + 16.0 + 16.0 * n as f64
+        );
+    }
+    s += "</svg>\n";
+    s
 }
 
 // ---------------------------------------------------------------------------------------------

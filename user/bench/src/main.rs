@@ -36,7 +36,7 @@ const NULL_CALLS: u32 = 100_000;
 /// Map/touch/unmap cycles per round of the 1 MiB figure.
 const MMAP_CYCLES: u32 = 16;
 /// Resident sizes of the fork sweeps, in MiB.
-const SWEEP: [usize; 4] = [0, 16, 64, 256];
+const SWEEP: [usize; 5] = [0, 16, 64, 256, 1024];
 /// Size of the region of the page-fault figures.
 const FAULT_MIB: usize = 64;
 /// A child waiting on a gate gives up after this long (the parent should open it long before).
@@ -1016,7 +1016,7 @@ fn main() {
     }
 
     figure("null_syscall_getppid", "ns", rounds, null_syscall);
-    for mib in [0, 64] {
+    for mib in [0, 64, 1024] {
         figure(&format!("fork_exit_wait_{mib}MiB"), "ns", rounds, |r| {
             fork_exit_wait(r, mib)
         });
