@@ -237,6 +237,56 @@ fn interactive(kernel: &Path) -> Vec<(String, Result<(), String>)> {
     results
 }
 
+/// Memory exhaustion: in a 128 MiB guest an awk program doubling a string until memory runs
+/// out is killed (SIGKILL, status 137), its parent shell carries on, and the free memory comes
+/// back (within 2 MiB of the kernel heap's growth).
+fn oom(kernel: &Path) -> Vec<(String, Result<(), String>)> {
+    const INIT: &str = "#!/bin/sh
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+free_kb() { grep MemFree /proc/meminfo | awk '{print $2}'; }
+before=$(free_kb)
+sh -c 'awk \"BEGIN { s = \\\"x\\\"; while (1) s = s s }\"'
+echo \"eater status $?\"
+after=$(free_kb)
+echo \"memory back $(( after + 2048 >= before ))\"
+echo 'parent alive'
+poweroff -f
+";
+    let run = || -> Result<String, String> {
+        let init = crate::rootfs::build_init()?;
+        let image = crate::rootfs::build(&init, &[("oom-init", INIT.as_bytes(), 0o755)], "oom.cpio")?;
+        let mut cfg = Config::new(kernel.to_path_buf());
+        cfg.append = "console=ttyS0 panic=-1 loglevel=4 rdinit=/oom-init".into();
+        cfg.initrd = Some(image);
+        cfg.mem = "128M".into();
+        let mut s = Session::start(&cfg)?;
+        let code = s.wait_exit(Duration::from_secs(180));
+        let out = s.output();
+        let _ = std::fs::write(crate::root().join("target/tine/oom.log"), &out);
+        if code != Some(0) {
+            return Err(format!("QEMU status {code:?}; log in target/tine/oom.log"));
+        }
+        Ok(out)
+    };
+    let out = match run() {
+        Ok(o) => o,
+        Err(e) => return vec![("shell::oom_kills_the_eater".into(), Err(e))],
+    };
+    let check = |needle: &str| {
+        if out.contains(needle) {
+            Ok(())
+        } else {
+            Err(format!("no {needle:?} in the console (log in target/tine/oom.log)"))
+        }
+    };
+    vec![
+        ("shell::oom_kills_the_eater".into(), check("eater status 137")),
+        ("shell::oom_spares_the_parent".into(), check("parent alive")),
+        ("shell::oom_memory_comes_back".into(), check("memory back 1")),
+    ]
+}
+
 /// Run the smoke script on both and compare section by section.
 pub fn run_all(kernel: &Path) -> Vec<(String, Result<(), String>)> {
     let script_path = crate::root().join(SCRIPT);
@@ -286,6 +336,7 @@ pub fn run_all(kernel: &Path) -> Vec<(String, Result<(), String>)> {
         results.push((format!("shell::{name}"), r));
     }
     results.extend(interactive(kernel));
+    results.extend(oom(kernel));
     results.push((
         "shell::finished_and_powered_off".into(),
         if t_ended && code == Some(0) {

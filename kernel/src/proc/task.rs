@@ -28,6 +28,8 @@ pub struct Task {
     pub restart: Option<(u64, Errno)>,
     /// rt_sigsuspend's caller mask, restored after the handler that ends the wait.
     pub saved_mask: Option<u64>,
+    /// Faults retried in a row while waiting for an out-of-memory victim to die.
+    pub oom_retries: u32,
 }
 
 impl Task {
@@ -41,6 +43,7 @@ impl Task {
             clear_child_tid: 0,
             restart: None,
             saved_mask: None,
+            oom_retries: 0,
         }
     }
 }
@@ -145,14 +148,12 @@ fn handle_exception(task: &mut Task, vector: u8, error_code: u64, cr2: u64) {
                 .as_mut()
                 .map(|vm| vm.fault(cr2, write, exec));
             match outcome {
-                Some(crate::vm::FaultResult::Mapped) => return,
+                Some(crate::vm::FaultResult::Mapped) => {
+                    task.oom_retries = 0;
+                    return;
+                }
                 Some(crate::vm::FaultResult::OutOfMemory) => {
-                    log::warn!(
-                        "out of memory: killing pid {} ({}) at a fault on {cr2:#x}",
-                        task.proc.pid,
-                        task.proc.comm.lock().as_str()
-                    );
-                    kill_current(task, abi::wait::signaled(SIGKILL as i32, false));
+                    out_of_memory(task, cr2);
                     return;
                 }
                 // SEGV_ACCERR: the area forbids the access; SEGV_MAPERR: no area there.
@@ -180,6 +181,41 @@ fn handle_exception(task: &mut Task, vector: u8, error_code: u64, cr2: u64) {
         info.signo
     );
     super::signal::force(task, info);
+}
+
+/// No frame for a page fault: kill the process with the most resident memory (not init), and
+/// let this one retry once the victim's memory is back; if this process is the biggest, or the
+/// memory does not come back, it is the one killed. The kernel itself never goes down for it.
+fn out_of_memory(task: &mut Task, cr2: u64) {
+    let victim = super::all()
+        .into_iter()
+        .filter(|p| p.pid != 1 && !p.is_zombie())
+        .max_by_key(|p| p.vm.lock().as_ref().map_or(0, |v| v.resident_pages()));
+    task.oom_retries += 1;
+    match victim {
+        Some(v) if v.pid != task.proc.pid && task.oom_retries <= 100 => {
+            if task.oom_retries == 1 {
+                log::warn!(
+                    "out of memory at a fault of pid {} ({}) on {cr2:#x}: killing pid {} ({}), the largest",
+                    task.proc.pid,
+                    task.proc.comm.lock().as_str(),
+                    v.pid,
+                    v.comm.lock().as_str()
+                );
+            }
+            super::signal::send(&v, super::signal::SigInfo::user(SIGKILL, super::signal::SI_KERNEL, 0, 0));
+            // Give the victim time to run its exit and free its memory; the fault is retried.
+            crate::time::sleep_until(crate::time::monotonic_ns() + 10_000_000);
+        }
+        _ => {
+            log::warn!(
+                "out of memory: killing pid {} ({}) at a fault on {cr2:#x}",
+                task.proc.pid,
+                task.proc.comm.lock().as_str()
+            );
+            kill_current(task, abi::wait::signaled(SIGKILL as i32, false));
+        }
+    }
 }
 
 /// End the calling process with a wait status.

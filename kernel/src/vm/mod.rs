@@ -42,13 +42,24 @@ fn with_vm<R>(f: impl FnOnce(&mut Vm<Frame>) -> R) -> R {
 /// Frames for the model: zeroed pages and copies.
 struct Frames;
 
+/// Frames user memory may not take: the kernel's heap and page tables live on them, so when
+/// user memory runs out the kernel can still allocate while it picks a victim and cleans up.
+const KERNEL_RESERVE_FRAMES: u64 = 2048;
+
+fn user_frame() -> Option<Frame> {
+    if hal::mem::frames::stats().free <= KERNEL_RESERVE_FRAMES {
+        return None;
+    }
+    Frame::alloc_zeroed()
+}
+
 impl vmobj::Pages for Frames {
     type P = Frame;
     fn zeroed(&mut self) -> Option<Frame> {
-        Frame::alloc_zeroed()
+        user_frame()
     }
     fn copy(&mut self, from: &Frame) -> Option<Frame> {
-        let f = Frame::alloc_zeroed()?;
+        let f = user_frame()?;
         f.copy_from(from);
         Some(f)
     }
