@@ -50,6 +50,8 @@ impl Task {
 
 /// The kernel thread of a user thread: run, handle, repeat until the process exits.
 pub fn run(mut task: Task) {
+    // The kernel thread running this user thread (it never changes).
+    let me = sched::current();
     loop {
         if task.proc.is_zombie() {
             // Another thread ended the process (exit_group or a fatal signal).
@@ -87,12 +89,17 @@ pub fn run(mut task: Task) {
         if sched::need_resched() {
             sched::yield_now();
         }
-        sched::current()
-            .sig_wakeup
+        // Signals: a few atomic loads on the common path, delivery only when there is work.
+        me.sig_wakeup
             .store(false, core::sync::atomic::Ordering::Release);
-        super::signal::deliver(&mut task);
-        if task.exiting || task.proc.is_zombie() {
-            break;
+        use core::sync::atomic::Ordering::{Acquire, Relaxed};
+        let ready = (task.proc.signals.pending() | me.sigpending.load(Acquire))
+            & !me.sigmask.load(Relaxed);
+        if ready != 0 || task.restart.is_some() || task.saved_mask.is_some() {
+            super::signal::deliver(&mut task);
+            if task.exiting || task.proc.is_zombie() {
+                break;
+            }
         }
     }
     thread_exit(&mut task);
