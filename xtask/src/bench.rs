@@ -241,7 +241,7 @@ fn fork_chart(tine: &Run, linux: Option<&Run>, date: &str) -> String {
         .flat_map(|s| s.2.iter().flatten())
         .fold(0.1f64, |a, &b| a.max(b))
         * 1.1;
-    let (w, h, left, right, top, bottom) = (640.0, 400.0, 70.0, 20.0, 40.0, 60.0);
+    let (w, h, left, right, top, bottom) = (660.0, 400.0, 70.0, 45.0, 40.0, 60.0);
     let x = |i: usize| left + (w - left - right) * i as f64 / (SIZES.len() - 1) as f64;
     let y = |ms: f64| top + (h - top - bottom) * (1.0 - ms / max);
     let mut s = format!(
