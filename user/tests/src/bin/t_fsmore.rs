@@ -129,7 +129,8 @@ fn zstfs() -> libc::statfs {
     unsafe { std::mem::zeroed() }
 }
 
-/// f_type of statfs(p).
+/// f_type of statfs(p) (a signed field in glibc, unsigned in musl).
+#[allow(clippy::unnecessary_cast)]
 fn statfs_type(p: &str) -> Result<u64, c_int> {
     let c = cs(p);
     let mut st = zstfs();
@@ -137,6 +138,7 @@ fn statfs_type(p: &str) -> Result<u64, c_int> {
 }
 
 /// f_type of fstatfs(fd).
+#[allow(clippy::unnecessary_cast)]
 fn fstatfs_type(fd: c_int) -> Result<u64, c_int> {
     let mut st = zstfs();
     sc!(libc::SYS_fstatfs, fd, &mut st as *mut libc::statfs).map(|_| st.f_type as u64)
