@@ -113,6 +113,11 @@ pub const CASES: &[Case] = &[
         env: &[],
         args: &[],
     },
+    Case {
+        program: "t_classic",
+        env: &[],
+        args: &[],
+    },
 ];
 
 pub struct Built {

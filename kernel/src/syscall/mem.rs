@@ -31,9 +31,26 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
     } else {
         None
     };
+    // Linux's default overcommit heuristic: a private writable mapping larger than all of
+    // memory is refused outright (MAP_NORESERVE opts out).
+    const MAP_NORESERVE: u64 = 0x4000;
+    const PROT_WRITE: u64 = 2;
+    if !shared
+        && prot & PROT_WRITE != 0
+        && flags & MAP_NORESERVE == 0
+        && len / PAGE > hal::mem::frames::stats().total
+    {
+        return Err(Errno::ENOMEM);
+    }
     let prot = prot_from_bits(prot);
+    let as_limit = address_space_limit(t);
     let mut guard = t.proc.vm.lock();
     let vm = guard.as_mut().ok_or(Errno::EFAULT)?;
+    // RLIMIT_AS bounds the total size of the mappings (a MAP_FIXED replacement may free some
+    // first, which this check does not credit).
+    if vm.mapped_bytes().saturating_add(len) > as_limit {
+        return Err(Errno::ENOMEM);
+    }
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
     let start = if fixed {
         let end = addr
@@ -129,6 +146,11 @@ fn file_contents(
     })
 }
 
+/// RLIMIT_AS, the largest total size of the address space.
+fn address_space_limit(t: &Task) -> u64 {
+    t.proc.rlimits.lock()[abi::layout::RLIMIT_AS as usize].cur
+}
+
 pub fn munmap(t: &mut Task, a: Args) -> Result {
     let (addr, len) = (a.0[0], a.0[1]);
     if addr % PAGE != 0 || len == 0 {
@@ -166,6 +188,14 @@ pub fn mprotect(t: &mut Task, a: Args) -> Result {
 /// brk(addr): move the program break; returns the (possibly unchanged) break, as Linux does.
 pub fn brk(t: &mut Task, a: Args) -> Result {
     let want = a.0[0];
+    // Limits are read before the address-space lock, as in mmap and mremap.
+    let (data_limit, as_limit) = {
+        let limits = t.proc.rlimits.lock();
+        (
+            limits[abi::layout::RLIMIT_DATA as usize].cur,
+            limits[abi::layout::RLIMIT_AS as usize].cur,
+        )
+    };
     let mut guard = t.proc.vm.lock();
     let vm = guard.as_mut().ok_or(Errno::EFAULT)?;
     if want < vm.brk_start {
@@ -175,12 +205,13 @@ pub fn brk(t: &mut Task, a: Args) -> Result {
     let Some(new_end) = page_up(want) else {
         return Ok(vm.brk);
     };
-    let limit = t.proc.rlimits.lock()[abi::layout::RLIMIT_DATA as usize].cur;
-    if want - vm.brk_start > limit {
+    if want - vm.brk_start > data_limit {
         return Ok(vm.brk);
     }
     if new_end > old_end {
-        if vm.add_region(old_end, new_end, Prot::RW).is_err() {
+        if vm.mapped_bytes().saturating_add(new_end - old_end) > as_limit
+            || vm.add_region(old_end, new_end, Prot::RW).is_err()
+        {
             return Ok(vm.brk);
         }
     } else if new_end < old_end {
@@ -251,8 +282,12 @@ pub fn mremap(t: &mut Task, a: Args) -> Result {
         .checked_add(old_len)
         .filter(|&e| e <= USER_TOP)
         .ok_or(Errno::EINVAL)?;
+    let as_limit = address_space_limit(t);
     let mut guard = t.proc.vm.lock();
     let vm = guard.as_mut().ok_or(Errno::EFAULT)?;
+    if new_len > old_len && vm.mapped_bytes().saturating_add(new_len - old_len) > as_limit {
+        return Err(Errno::ENOMEM);
+    }
     let Some((_, _, prot)) = vm.area_at(old) else {
         return Err(Errno::EFAULT);
     };

@@ -350,6 +350,26 @@ impl Steps {
 
 /// `fork(2)` through musl. Returns the child's pid in the parent, 0 in the child, `-errno` on
 /// failure.
+/// An anonymous mapping chosen by the kernel; null when mmap fails (errno says why).
+pub fn map_anon(len: usize, prot: c_int, flags: c_int) -> *mut u8 {
+    // SAFETY: no address is requested, so nothing already mapped is replaced.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            prot,
+            flags | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        std::ptr::null_mut()
+    } else {
+        p.cast()
+    }
+}
+
 pub fn fork() -> pid_t {
     // SAFETY: the programs are single-threaded, so the child may run arbitrary code.
     let pid = unsafe { libc::fork() };

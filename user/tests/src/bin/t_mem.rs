@@ -7,22 +7,7 @@ use usertests::{Report, errno};
 const PAGE: usize = 4096;
 
 fn map(len: usize, prot: i32, flags: i32) -> *mut u8 {
-    // SAFETY: anonymous mapping chosen by the kernel.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            prot,
-            flags | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        std::ptr::null_mut()
-    } else {
-        p.cast()
-    }
+    usertests::map_anon(len, prot, flags)
 }
 
 fn rw(len: usize) -> *mut u8 {
