@@ -209,7 +209,10 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
     let svg = fork_chart(&tine, linux_run.as_ref(), &date);
     let chart = out_dir.join("fork-latency.svg");
     std::fs::write(&chart, &svg).map_err(|e| format!("{}: {e}", chart.display()))?;
-    println!("chart: {} (copy it to docs/ for the README)", chart.display());
+    println!(
+        "chart: {} (copy it to docs/ for the README)",
+        chart.display()
+    );
     println!(
         "serial logs: {}",
         std::iter::once(&tine)
@@ -230,7 +233,10 @@ fn fork_chart(tine: &Run, linux: Option<&Run>, date: &str) -> String {
         .map(|(name, color, run)| {
             let v = SIZES
                 .iter()
-                .map(|m| run.get(&format!("fork_return_{m}MiB")).and_then(|f| f.value))
+                .map(|m| {
+                    run.get(&format!("fork_return_{m}MiB"))
+                        .and_then(|f| f.value)
+                })
                 .map(|v| v.map(|ns| ns / 1e6))
                 .collect();
             (name, color, v)

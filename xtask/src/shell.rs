@@ -255,7 +255,8 @@ poweroff -f
 ";
     let run = || -> Result<String, String> {
         let init = crate::rootfs::build_init()?;
-        let image = crate::rootfs::build(&init, &[("oom-init", INIT.as_bytes(), 0o755)], "oom.cpio")?;
+        let image =
+            crate::rootfs::build(&init, &[("oom-init", INIT.as_bytes(), 0o755)], "oom.cpio")?;
         let mut cfg = Config::new(kernel.to_path_buf());
         cfg.append = "console=ttyS0 panic=-1 loglevel=4 rdinit=/oom-init".into();
         cfg.initrd = Some(image);
@@ -277,13 +278,21 @@ poweroff -f
         if out.contains(needle) {
             Ok(())
         } else {
-            Err(format!("no {needle:?} in the console (log in target/tine/oom.log)"))
+            Err(format!(
+                "no {needle:?} in the console (log in target/tine/oom.log)"
+            ))
         }
     };
     vec![
-        ("shell::oom_kills_the_eater".into(), check("eater status 137")),
+        (
+            "shell::oom_kills_the_eater".into(),
+            check("eater status 137"),
+        ),
         ("shell::oom_spares_the_parent".into(), check("parent alive")),
-        ("shell::oom_memory_comes_back".into(), check("memory back 1")),
+        (
+            "shell::oom_memory_comes_back".into(),
+            check("memory back 1"),
+        ),
     ]
 }
 

@@ -23,8 +23,8 @@ extern crate std;
 pub mod data;
 pub mod mode;
 pub mod pipe;
-pub mod unpack;
 mod tree;
+pub mod unpack;
 mod walk;
 
 #[cfg(test)]

@@ -125,7 +125,9 @@ impl PipeBuf {
             room.min(src.len())
         };
         if self.len + n > self.ring.len() {
-            let want = (self.len + n).next_power_of_two().clamp(MIN_RING, self.capacity.max(MIN_RING));
+            let want = (self.len + n)
+                .next_power_of_two()
+                .clamp(MIN_RING, self.capacity.max(MIN_RING));
             if !self.resize_ring(want) {
                 return Write::Full;
             }

@@ -582,8 +582,19 @@ fn newc(entries: &[Entry]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut put = |name: &str, f: [u32; 11], data: &[u8]| {
         let fields = [
-            f[0], f[1], f[2], f[3], f[4], f[5], data.len() as u32, 0, 0, f[7], f[8],
-            name.len() as u32 + 1, 0,
+            f[0],
+            f[1],
+            f[2],
+            f[3],
+            f[4],
+            f[5],
+            data.len() as u32,
+            0,
+            0,
+            f[7],
+            f[8],
+            name.len() as u32 + 1,
+            0,
         ];
         out.extend_from_slice(b"070701");
         for x in fields {
@@ -600,7 +611,11 @@ fn newc(entries: &[Entry]) -> Vec<u8> {
         }
     };
     for &(name, mode, uid, gid, nlink, mtime, ino, ma, mi, data) in entries {
-        put(name, [ino, mode, uid, gid, nlink, mtime, 0, ma, mi, 0, 0], data);
+        put(
+            name,
+            [ino, mode, uid, gid, nlink, mtime, 0, ma, mi, 0, 0],
+            data,
+        );
     }
     put("TRAILER!!!", [0; 11], &[]);
     out
@@ -623,15 +638,25 @@ fn unpack_keeps_links_devices_owners_and_times() {
     ]);
     let st = crate::unpack::unpack(&mut v, &image, 1 << 20);
     assert!(st.errors.is_empty(), "{:?}", st.errors);
-    let attr = |v: &Vfs, p: &[u8]| v.attr(v.resolve(&walk(v), p, false).unwrap(), &NoExt).unwrap();
+    let attr = |v: &Vfs, p: &[u8]| {
+        v.attr(v.resolve(&walk(v), p, false).unwrap(), &NoExt)
+            .unwrap()
+    };
     let d = attr(&v, b"/d");
     assert_eq!((d.mode, d.uid, d.gid), (S_IFDIR | 0o755, 7, 8));
     let f = attr(&v, b"/d/f");
-    assert_eq!((f.mode, f.uid, f.gid, f.mtime.sec, f.size), (S_IFREG | 0o640, 1, 2, 99, 4));
+    assert_eq!(
+        (f.mode, f.uid, f.gid, f.mtime.sec, f.size),
+        (S_IFREG | 0o640, 1, 2, 99, 4)
+    );
     let (a, b) = (attr(&v, b"/a"), attr(&v, b"/b"));
     assert_eq!((a.ino, a.nlink, a.size), (b.ino, 2, 3));
     assert_eq!(cat(&mut v, b"/a"), b"xyz");
-    assert_eq!(v.readlink(look(&v, b"/l").unwrap_or(Node::Mem(0)), &NoExt).ok(), None);
+    assert_eq!(
+        v.readlink(look(&v, b"/l").unwrap_or(Node::Mem(0)), &NoExt)
+            .ok(),
+        None
+    );
     let l = v.resolve(&walk(&v), b"/l", false).unwrap();
     assert_eq!(v.readlink(l, &NoExt).unwrap(), b"a");
     let n = attr(&v, b"/null");

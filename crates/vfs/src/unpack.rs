@@ -124,7 +124,9 @@ fn add(
     let node = match v.create(dir, name, kind, perm, &Cred::ROOT) {
         Ok(n) => n,
         Err(err) => {
-            stats.errors.push(alloc::format!("cannot create {}: {}", e.name, err.name()));
+            stats
+                .errors
+                .push(alloc::format!("cannot create {}: {}", e.name, err.name()));
             stats.skipped += 1;
             return;
         }
@@ -157,7 +159,11 @@ fn write_data(v: &mut Vfs, node: Node, e: &cpio::Entry<'_>, stats: &mut Stats) {
     match v.write(node, 0, e.data) {
         Ok(n) if n == e.data.len() => stats.bytes += n,
         _ => {
-            stats.errors.push(alloc::format!("no room for {} ({} bytes)", e.name, e.data.len()));
+            stats.errors.push(alloc::format!(
+                "no room for {} ({} bytes)",
+                e.name,
+                e.data.len()
+            ));
             stats.skipped += 1;
         }
     }

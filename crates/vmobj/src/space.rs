@@ -190,7 +190,13 @@ impl<P> Vm<P> {
     /// their objects and windows, so nothing is copied. The source must be fully mapped and the
     /// target free (outside the source). Returns the source addresses whose PTEs the kernel
     /// must clear.
-    pub fn move_range(&mut self, s: SpaceId, from: u64, to: u64, len: u64) -> Result<Vec<u64>, Fault> {
+    pub fn move_range(
+        &mut self,
+        s: SpaceId,
+        from: u64,
+        to: u64,
+        len: u64,
+    ) -> Result<Vec<u64>, Fault> {
         if !aligned(from) || !aligned(to) || !aligned(len) || len == 0 {
             return Err(Fault::MapErr);
         }

@@ -93,8 +93,8 @@ pub fn run(mut task: Task) {
         me.sig_wakeup
             .store(false, core::sync::atomic::Ordering::Release);
         use core::sync::atomic::Ordering::{Acquire, Relaxed};
-        let ready = (task.proc.signals.pending() | me.sigpending.load(Acquire))
-            & !me.sigmask.load(Relaxed);
+        let ready =
+            (task.proc.signals.pending() | me.sigpending.load(Acquire)) & !me.sigmask.load(Relaxed);
         if ready != 0 || task.restart.is_some() || task.saved_mask.is_some() {
             super::signal::deliver(&mut task);
             if task.exiting || task.proc.is_zombie() {
@@ -210,7 +210,10 @@ fn out_of_memory(task: &mut Task, cr2: u64) {
                     v.comm.lock().as_str()
                 );
             }
-            super::signal::send(&v, super::signal::SigInfo::user(SIGKILL, super::signal::SI_KERNEL, 0, 0));
+            super::signal::send(
+                &v,
+                super::signal::SigInfo::user(SIGKILL, super::signal::SI_KERNEL, 0, 0),
+            );
             // Give the victim time to run its exit and free its memory; the fault is retried.
             crate::time::sleep_until(crate::time::monotonic_ns() + 10_000_000);
         }

@@ -125,7 +125,10 @@ fn dynamic_with_interp() {
 /// whole image, for static and static-PIE binaries alike.
 #[test]
 fn parse_head_matches_parse() {
-    for (name, flags) in [("head-static", &["-static"][..]), ("head-pie", &["-static-pie"][..])] {
+    for (name, flags) in [
+        ("head-static", &["-static"][..]),
+        ("head-pie", &["-static-pie"][..]),
+    ] {
         let data = compile(name, flags);
         let whole = parse(&data).expect("parse");
         let head = &data[..data.len().min(4096)];

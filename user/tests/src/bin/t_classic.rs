@@ -62,7 +62,13 @@ fn set_limit(res: impl Into<i64>, soft: u64, hard: u64) -> Result<libc::c_long, 
         rlim_cur: soft,
         rlim_max: hard,
     };
-    sc!(libc::SYS_prlimit64, 0, res.into(), &l as *const libc::rlimit64, 0)
+    sc!(
+        libc::SYS_prlimit64,
+        0,
+        res.into(),
+        &l as *const libc::rlimit64,
+        0
+    )
 }
 
 fn get_limit(res: impl Into<i64>) -> (u64, u64) {
@@ -231,10 +237,7 @@ fn forkbomb_leader() -> Result<(), i32> {
     s.t(pgid == me && old_pgid != me, || {
         format!("process group {pgid} after setpgid, pid {me}, old group {old_pgid}")
     })?;
-    s.ok(
-        set_limit(libc::RLIMIT_NPROC, 30, 30),
-        "RLIMIT_NPROC 30",
-    )?;
+    s.ok(set_limit(libc::RLIMIT_NPROC, 30, 30), "RLIMIT_NPROC 30")?;
     s.ok(sc!(libc::SYS_setgroups, 0, 0), "setgroups(0)")?;
     s.ok(sc!(libc::SYS_setgid, 65534), "setgid(65534)")?;
     s.ok(sc!(libc::SYS_setuid, 65534), "setuid(65534)")?;
