@@ -704,20 +704,66 @@ ktest!(
     }
 );
 
+/// A new user table with `n` fresh frames mapped writable from `base` on.
+fn writable_user_pages(base: u64, n: u64) -> (PageTable, alloc::vec::Vec<frames::Frame>) {
+    let mut pt = PageTable::new_user().expect("address space");
+    let frames: alloc::vec::Vec<frames::Frame> = (0..n)
+        .map(|_| frames::Frame::alloc_zeroed().expect("frame"))
+        .collect();
+    let rw = PageFlags {
+        write: true,
+        ..PageFlags::default()
+    };
+    for (i, f) in frames.iter().enumerate() {
+        pt.map_user(base + i as u64 * PAGE_SIZE, f, rw)
+            .expect("map");
+    }
+    (pt, frames)
+}
+
 ktest!(
-    fn write_protecting_a_user_range_clears_only_its_entries() {
-        let mut pt = PageTable::new_user().expect("address space");
-        let frames: alloc::vec::Vec<frames::Frame> = (0..3)
-            .map(|_| frames::Frame::alloc_zeroed().expect("frame"))
-            .collect();
+    fn write_protection_of_a_whole_table_is_one_entry_and_pushed_down_on_demand() {
+        // 512 pages fill the page table of [4 MiB, 6 MiB); two more start the next one.
+        const BASE: u64 = 0x40_0000;
+        let (mut pt, frames) = writable_user_pages(BASE, 514);
         let rw = PageFlags {
             write: true,
             ..PageFlags::default()
         };
-        for (i, f) in frames.iter().enumerate() {
-            pt.map_user(0x40_0000 + i as u64 * PAGE_SIZE, f, rw)
-                .expect("map");
+        let w =
+            |pt: &PageTable, i: u64| pt.translate(BASE + i * PAGE_SIZE).expect("mapped").1.write;
+        // The full table costs one directory entry, the partial one its two leaves.
+        assert_eq!(
+            pt.write_protect_user_range(BASE, BASE + 514 * PAGE_SIZE),
+            Ok(3)
+        );
+        assert!((0..514).all(|i| !w(&pt, i)), "every page read-only");
+        // A write fault at page 7 pushes the protection down: all 512 leaves lose W and the
+        // directory entry gets it back; no page gains the right by that alone.
+        assert_eq!(pt.unprotect_path(BASE + 7 * PAGE_SIZE), 513);
+        assert!(
+            (0..514).all(|i| !w(&pt, i)),
+            "still read-only after the push"
+        );
+        assert_eq!(
+            pt.unprotect_path(BASE + 7 * PAGE_SIZE),
+            0,
+            "nothing left above"
+        );
+        // Now the leaf alone decides, as the fault handler needs.
+        pt.protect_user(BASE + 7 * PAGE_SIZE, rw).expect("protect");
+        assert!(w(&pt, 7) && !w(&pt, 6) && !w(&pt, 8));
+        for i in 0..514 {
+            pt.unmap_user(BASE + i * PAGE_SIZE).expect("unmap");
         }
+        drop(pt);
+        drop(frames);
+    }
+);
+
+ktest!(
+    fn write_protecting_a_user_range_clears_only_its_entries() {
+        let (mut pt, frames) = writable_user_pages(0x40_0000, 3);
         assert_eq!(
             pt.write_protect_user_range(0x40_0000, 0x40_0000 + 2 * PAGE_SIZE),
             Ok(2)

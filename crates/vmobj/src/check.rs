@@ -23,11 +23,43 @@ impl<P> Vm<P> {
             .unwrap_or(0)
     }
 
-    /// Pages reachable from the areas of `s` that are present in some object.
+    /// Pages reachable from the areas of `s` that are present in some object (VmRSS; also
+    /// read at every exit for `ru_maxrss` and by the OOM killer, so it must be cheap).
+    ///
+    /// Per area, the chain object with the most pages is counted whole when its pages all
+    /// lie in the area's window (`O(log n)`, the usual case of one area per object), else by
+    /// a range walk; the other objects of the chain add only the indices that object lacks.
+    /// After a fork with 1 GiB resident this is a few lookups, not 262,144 insertions.
     pub fn resident(&self, s: SpaceId) -> usize {
-        self.areas(s)
-            .map(|a| self.resident_addrs(a, a.start, a.end).len())
-            .sum()
+        self.areas(s).map(|a| self.resident_in_area(a)).sum()
+    }
+
+    fn resident_in_area(&self, a: &crate::Area) -> usize {
+        let (lo, hi) = (a.offset, a.offset + a.pages());
+        let Some((base_id, base)) = self.chain(a.object).max_by_key(|(_, o)| o.pages.len()) else {
+            return 0;
+        };
+        let whole = match (base.pages.first_key_value(), base.pages.last_key_value()) {
+            (Some((&first, _)), Some((&last, _))) => first >= lo && last < hi,
+            _ => true,
+        };
+        let counted = if whole {
+            base.pages.len()
+        } else {
+            base.pages.range(lo..hi).count()
+        };
+        let mut extra = BTreeSet::new();
+        for (id, o) in self.chain(a.object) {
+            if id != base_id {
+                extra.extend(
+                    o.pages
+                        .range(lo..hi)
+                        .map(|(k, _)| *k)
+                        .filter(|k| !base.pages.contains_key(k)),
+                );
+            }
+        }
+        counted + extra.len()
     }
 
     /// Pages owned by all live objects.

@@ -6,10 +6,12 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 impl<P> Vm<P> {
-    /// Forks `parent`. Returns the child and the parent addresses whose PTEs the kernel
-    /// must write-protect (present pages of writable private areas' top objects).
-    /// All-or-nothing: on error nothing changed.
-    pub fn fork(&mut self, parent: SpaceId) -> Result<(SpaceId, Vec<u64>), Fault> {
+    /// Forks `parent`. Returns the child and the parent's address ranges `[start, end)` whose
+    /// PTEs the kernel must write-protect: the writable private areas whose top object holds
+    /// a page in the area's window. Ranges, not pages, so the cost of fork does not grow
+    /// with resident memory (the kernel protects a range at the highest page-table level
+    /// that covers it). All-or-nothing: on error nothing changed.
+    pub fn fork(&mut self, parent: SpaceId) -> Result<(SpaceId, Vec<(u64, u64)>), Fault> {
         let sp = self.space(parent).ok_or(Fault::MapErr)?;
         // Areas per private top object, and references added to shared objects.
         let mut private: BTreeMap<ObjId, u32> = BTreeMap::new();
@@ -21,12 +23,13 @@ impl<P> Vm<P> {
             *n = n.checked_add(1).ok_or(Fault::NoMemory)?;
             if !a.shared && a.prot.write {
                 let o = self.obj(a.object).ok_or(Fault::MapErr)?;
-                let ilo = a.offset;
-                protect.extend(
-                    o.pages
-                        .range(ilo..ilo + a.pages())
-                        .map(|(i, _)| a.addr_of(*i)),
-                );
+                if o.pages
+                    .range(a.offset..a.offset + a.pages())
+                    .next()
+                    .is_some()
+                {
+                    protect.push((a.start, a.end));
+                }
             }
         }
         if !self.room_for(private.len().saturating_mul(2)) {

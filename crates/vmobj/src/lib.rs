@@ -28,8 +28,9 @@
 //! * `fork`: a shared area shares its object (`refs += 1`). For private areas, each
 //!   distinct top object `T` of the parent gets exactly two new shadows: `Tp` (all parent
 //!   areas naming `T` now name `Tp`) and `Tc` (the child's copies name `Tc`), so `T.refs`
-//!   becomes 2. Present pages of `T` in the windows of writable private parent areas are
-//!   returned: the kernel must write-protect them in the parent.
+//!   becomes 2. The writable private parent areas whose window of `T` holds any page are
+//!   returned as address ranges: the kernel must write-protect them in the parent. The
+//!   work is per area, never per page.
 //! * `fault`: find the page by walking the chain. Read: map what is found, writable only
 //!   if it is in the top object and the area is writable; nothing found → a zero page is
 //!   put in the top object. Write: in the top → in place. Found lower → if every object

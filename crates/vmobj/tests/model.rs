@@ -268,10 +268,16 @@ impl World {
             ptes: BTreeMap::new(),
         };
         let parent = &mut self.procs[pi];
-        for a in wp {
-            assert_eq!(a % PAGE, 0);
-            assert!(parent.area(a).is_some_and(|x| x.prot.write && !x.shared));
-            if let Some(pte) = parent.ptes.get_mut(&a) {
+        for (start, end) in wp {
+            assert!(start % PAGE == 0 && end % PAGE == 0 && start < end);
+            for a in (start..end).step_by(PAGE as usize) {
+                let area = parent.area(a).expect("a protected range is mapped");
+                assert!(
+                    area.prot.write && !area.shared,
+                    "protected {a:#x}: {area:?}"
+                );
+            }
+            for (_, pte) in parent.ptes.range_mut(start..end) {
                 pte.1 = false;
             }
         }

@@ -312,7 +312,14 @@ fn execve_depth(
 
     // Point of no return: switch to the new image.
     vm.activate();
-    let old = task.proc.vm.lock().replace(vm);
+    let old = {
+        let mut guard = task.proc.vm.lock();
+        task.proc
+            .fast
+            .vm_root
+            .store(vm.root(), core::sync::atomic::Ordering::Release);
+        guard.replace(vm)
+    };
     drop(old);
     task.ctx.reset(exe.entry + bias, image.sp);
     if let Some(n) = name {

@@ -24,7 +24,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use abi::errno::Errno;
 use abi::layout::Rlimit;
@@ -111,6 +111,23 @@ pub struct Process {
     pub times: Times,
     /// Threads of this process that have not ended yet.
     pub live_threads: AtomicU32,
+    /// Lock-free mirrors of locked state, read on every system call (the user thread's loop
+    /// and `getppid`) where a lock round trip would cost more than the call itself. Each is
+    /// written under the lock of the state it mirrors; the locked state stays the truth.
+    pub fast: FastState,
+}
+
+/// See [`Process::fast`].
+#[derive(Default)]
+pub struct FastState {
+    /// `state` is `Zombie`.
+    pub zombie: AtomicBool,
+    /// `job.stopped`.
+    pub stopped: AtomicBool,
+    /// The parent's pid (0 for none).
+    pub ppid: AtomicU32,
+    /// The physical root of `vm`'s page table (0 without one).
+    pub vm_root: AtomicU64,
 }
 
 static TABLE: SpinLock<BTreeMap<Pid, Weak<Process>>> = SpinLock::new(BTreeMap::new());
@@ -241,7 +258,15 @@ impl Process {
             vfork_wait: WaitQueue::new(),
             times: Times::default(),
             live_threads: AtomicU32::new(1),
+            fast: FastState::default(),
         });
+        p.fast
+            .ppid
+            .store(parent.map_or(0, |q| q.pid), Ordering::Relaxed);
+        p.fast.vm_root.store(
+            p.vm.lock().as_ref().map_or(0, |v| v.root()),
+            Ordering::Release,
+        );
         table.insert(pid, Arc::downgrade(&p));
         drop(table);
         if let Some(parent) = parent {
@@ -305,11 +330,11 @@ impl Process {
     }
 
     pub fn ppid(&self) -> Pid {
-        self.parent.lock().upgrade().map_or(0, |p| p.pid)
+        self.fast.ppid.load(Ordering::Acquire)
     }
 
     pub fn is_zombie(&self) -> bool {
-        matches!(*self.state.lock(), ProcState::Zombie(_))
+        self.fast.zombie.load(Ordering::Acquire)
     }
 
     /// Release vfork's parent (after exec or exit of the child).
@@ -330,6 +355,7 @@ impl Process {
                 return;
             }
             *st = ProcState::Zombie(status);
+            self.fast.zombie.store(true, Ordering::Release);
         }
         self.release_vfork_parent();
         // The exiting thread is the caller: move its CPU time into the process's totals, which
@@ -348,7 +374,11 @@ impl Process {
         self.times.max_rss_pages.fetch_max(rss, Ordering::Relaxed);
         // Leave the address space before freeing it.
         hal::mem::paging::kernel_table_activate();
-        let vm = self.vm.lock().take();
+        let vm = {
+            let mut guard = self.vm.lock();
+            self.fast.vm_root.store(0, Ordering::Release);
+            guard.take()
+        };
         drop(vm);
         // Close every descriptor, as exit does on Linux.
         // Drop this process's hold on its descriptor table (the files close with the last).
@@ -379,7 +409,9 @@ impl Process {
             match lookup(1) {
                 Some(init) => {
                     for c in &orphans {
-                        *c.parent.lock() = Arc::downgrade(&init);
+                        let mut parent = c.parent.lock();
+                        *parent = Arc::downgrade(&init);
+                        c.fast.ppid.store(init.pid, Ordering::Release);
                     }
                     let any_zombie = orphans.iter().any(|c| c.is_zombie());
                     init.children.lock().extend(orphans);

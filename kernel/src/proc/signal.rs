@@ -92,6 +92,7 @@ pub fn stop(task: &mut Task, sig: u32) {
         let mut j = p.job.lock();
         let first = !j.stopped;
         j.stopped = true;
+        p.fast.stopped.store(true, Ordering::Release);
         if first {
             j.report = Some(abi::wait::stopped(sig as i32));
         }
@@ -118,6 +119,7 @@ fn resume(p: &Process, sig: u32) {
         let mut j = p.job.lock();
         let was = j.stopped;
         j.stopped = false;
+        p.fast.stopped.store(false, Ordering::Release);
         if was && sig == SIGCONT {
             j.report = Some(abi::wait::continued());
         }

@@ -57,11 +57,24 @@ pub fn run(mut task: Task) {
             // Another thread ended the process (exit_group or a fatal signal).
             break;
         }
-        if task.proc.job.lock().stopped {
+        if task
+            .proc
+            .fast
+            .stopped
+            .load(core::sync::atomic::Ordering::Acquire)
+        {
             super::signal::park(&task.proc);
             continue;
         }
-        if let Some(vm) = task.proc.vm.lock().as_ref() {
+        // Usually the space is live already (nothing else ran since the last call).
+        let root = task
+            .proc
+            .fast
+            .vm_root
+            .load(core::sync::atomic::Ordering::Acquire);
+        if (root == 0 || !hal::mem::paging::is_active_root(root))
+            && let Some(vm) = task.proc.vm.lock().as_ref()
+        {
             vm.activate();
         }
         let exit = task.ctx.run();

@@ -70,12 +70,18 @@ pub fn dispatch(task: &mut Task) {
         };
         hal::kprintln!("[pid {pid:>4}] {call_text} = {res}");
     }
-    // execve succeeded: the registers already belong to the new program (rax = 0).
-    if n == nr::EXECVE && result.is_ok() {
-        return;
+    match result {
+        // execve succeeded: the registers already belong to the new program (rax = 0).
+        Ok(_) if n == nr::EXECVE => {}
+        Ok(v) => task.ctx.rax = v,
+        Err(e) => failed(task, n, e),
     }
+}
+
+/// The error path of `dispatch`: SIGPIPE, restarts, and the negative errno in rax.
+fn failed(task: &mut Task, n: u64, e: Errno) {
     // A write to a pipe without readers raises SIGPIPE (before EPIPE reaches user space).
-    if result == Err(Errno::EPIPE)
+    if e == Errno::EPIPE
         && matches!(
             n,
             nr::WRITE
@@ -96,15 +102,15 @@ pub fn dispatch(task: &mut Task) {
         crate::proc::signal::send(&task.proc.clone(), info);
     }
     // Interrupted by a signal: delivery decides between restarting and EINTR.
-    if let Err(e @ (Errno::ERESTARTSYS | Errno::ERESTARTNOHAND | Errno::ERESTARTNOINTR)) = result {
+    if matches!(
+        e,
+        Errno::ERESTARTSYS | Errno::ERESTARTNOHAND | Errno::ERESTARTNOINTR
+    ) {
         task.restart = Some((n, e));
         task.ctx.rax = Errno::EINTR.as_ret() as u64;
         return;
     }
-    task.ctx.rax = match result {
-        Ok(v) => v,
-        Err(e) => e.as_ret() as u64,
-    };
+    task.ctx.rax = e.as_ret() as u64;
 }
 
 /// How many arguments a call takes and which of them are C strings (paths), for the trace.

@@ -5,11 +5,25 @@
 //! mapped writable; the model copies on write when another space can still see the page.
 //!
 //! fork: the model gives parent and child a shadow each over the parent's objects and names the
-//! parent's pages that were mapped writable; those entries are write-protected in the parent's
-//! table, and the child starts with an empty table that fills on demand. So fork touches only
-//! the page-table entries of pages the parent has written, never their contents. (Sharing
-//! page-table subtrees to make even that step independent of resident memory is the next
-//! refinement, with the benchmark issue measuring it.)
+//! parent's private writable areas that hold pages; those ranges are write-protected in the
+//! parent's table, and the child starts with an empty table that fills on demand.
+//!
+//! Why fork's cost does not grow with resident memory — the choice, against the alternatives
+//! the issue names:
+//! * Copying page tables (Linux) costs one entry per resident page, 262,144 for 1 GiB.
+//! * Sharing page-table subtrees between parent and child (On-Demand-Fork) makes fork cost
+//!   one entry per 2 MiB, but needs reference-counted, copy-on-write page tables.
+//! * Tine does not give the child the parent's tables at all: the model already knows every
+//!   page, so the child's table fills on demand from the shadow chain (a child that execs or
+//!   exits, the common case, touches a handful of pages). What remains is write-protecting the
+//!   parent, and x86 grants a write only if every level of the walk allows it: clearing W on
+//!   one page-directory entry protects 512 pages. So fork clears W on one entry per 2 MiB (per
+//!   1 GiB where a range covers a whole directory), and the first write fault under such an
+//!   entry pushes the protection down to its 512 leaves (`PageTable::unprotect_path`) — the
+//!   per-page work Linux does at fork, done lazily and only where the parent writes again.
+//! * Large pages would cut the entries further but make copy-on-write copy 2 MiB at a time.
+//!
+//! So fork costs O(areas + resident / 2 MiB) entry writes and no page contents.
 //!
 //! Frame ownership: every frame belongs to exactly one object in the model; page tables only
 //! point at frames, and every live entry that could outlive its frame is cleared first (unmap,
@@ -236,6 +250,11 @@ impl AddressSpace {
         self.pt.activate();
     }
 
+    /// Physical address of the page table's root (what CR3 holds while this space runs).
+    pub fn root(&self) -> u64 {
+        self.pt.root()
+    }
+
     /// Pages present in memory and reachable from this space (VmRSS).
     pub fn resident_pages(&self) -> usize {
         with_vm(|vm| vm.resident(self.space))
@@ -447,6 +466,10 @@ impl AddressSpace {
             };
             // Replace whatever was mapped (a read-only view of a page that was just copied).
             let _ = pt.unmap_user(va);
+            if write {
+                // fork may have protected a whole table at once: let the leaf decide.
+                pt.unprotect_path(va);
+            }
             match pt.map_user(va, r.page, flags(prot, r.writable)) {
                 Ok(()) => FaultResult::Mapped,
                 Err(_) => FaultResult::OutOfMemory,
@@ -483,14 +506,11 @@ impl AddressSpace {
         let parent = self.space;
         let parent_pt = &mut self.pt;
         let space = with_vm(|vm| {
-            // The model names the parent's pages to write-protect; they all lie in private
-            // writable areas, so protecting those areas wholesale in one walk of the table is
-            // equivalent and much cheaper than one entry at a time.
+            // The model names the parent's ranges to write-protect (private writable areas
+            // holding pages); the table protects each at the highest level covering it.
             let (space, protect) = vm.fork(parent)?;
-            if !protect.is_empty() {
-                for a in vm.areas(parent).filter(|a| !a.shared && a.prot.write) {
-                    let _ = parent_pt.write_protect_user_range(a.start, a.end);
-                }
+            for (start, end) in protect {
+                let _ = parent_pt.write_protect_user_range(start, end);
             }
             Ok(space)
         })

@@ -315,16 +315,31 @@ impl PageTable {
         Err(MapError::NotMapped)
     }
 
-    /// Physical address, rights and page size behind `va`.
+    /// Physical address, rights and page size behind `va`. The write right is the effective
+    /// one: a table entry above the leaf without W (fork's deferred protection) removes it.
     pub fn translate(&self, va: u64) -> Option<(u64, PageFlags, PageSize)> {
         let (table, idx, size) = self.leaf(va).ok()?;
         let e = entry(table, idx);
         let base = e & ADDR_MASK & !(size.bytes() - 1);
-        Some((
-            base + (va & (size.bytes() - 1)),
-            PageFlags::from_bits(e),
-            size,
-        ))
+        let mut flags = PageFlags::from_bits(e);
+        flags.write &= self.path_writable(va);
+        Some((base + (va & (size.bytes() - 1)), flags, size))
+    }
+
+    /// Whether every table entry above `va`'s leaf allows writing.
+    fn path_writable(&self, va: u64) -> bool {
+        let mut table = self.root;
+        for l in (2..=4).rev() {
+            let e = entry(table, index(va, l));
+            if e & P == 0 || e & PS != 0 {
+                break;
+            }
+            if e & W == 0 {
+                return false;
+            }
+            table = e & ADDR_MASK;
+        }
+        true
     }
 
     fn flush(&self, va: u64) {
@@ -367,9 +382,15 @@ impl PageTable {
         unsafe { self.protect_raw(va, flags) }
     }
 
-    /// Clear the writable bit of every present 4 KiB user entry in [start, end) in one walk of
-    /// the tables (fork's write-protection), then flush this table's TLB entries once.
-    /// Returns how many entries changed.
+    /// Make every user page in [start, end) read-only (fork's write protection), then flush
+    /// this table's TLB entries once. Returns how many entries changed.
+    ///
+    /// The cost does not grow with the pages mapped: x86 grants a write only if every level
+    /// of the walk allows it, so a table entry whose whole span (2 MiB for a page table,
+    /// 1 GiB for a page directory) lies inside the range is protected by clearing its own W
+    /// bit — one entry instead of 512 leaves. Only the partly covered tables at the ends
+    /// of the range are walked to their leaves. The protection is pushed down to the leaves
+    /// lazily, by [`PageTable::unprotect_path`] at the first write fault under that entry.
     pub fn write_protect_user_range(&mut self, start: u64, end: u64) -> Result<u64, MapError> {
         if !start.is_multiple_of(PAGE_SIZE) || !end.is_multiple_of(PAGE_SIZE) || start > end {
             return Err(MapError::BadAddress);
@@ -383,10 +404,51 @@ impl PageTable {
         }
         Ok(changed)
     }
+
+    /// Before a write fault at user address `va` is resolved: push the protection of any
+    /// table entry on `va`'s path that lacks W (set by [`Self::write_protect_user_range`])
+    /// down one level at a time — W is cleared on every present entry of the table below and
+    /// set on the entry itself — so that afterwards only leaves decide `va`'s write right.
+    /// No page gains a right (every leaf below loses W), so no TLB entry becomes stale; the
+    /// fault handler then maps `va` as the memory model says. Returns the entries changed.
+    pub fn unprotect_path(&mut self, va: u64) -> u64 {
+        if user_range(va, 1).is_err() {
+            return 0;
+        }
+        let mut changed = 0;
+        let mut table = self.root;
+        for l in (2..=4).rev() {
+            let idx = index(va, l);
+            let e = entry(table, idx);
+            if e & P == 0 || e & PS != 0 {
+                break;
+            }
+            let child = e & ADDR_MASK;
+            if e & W == 0 {
+                for j in 0..512 {
+                    let c = entry(child, j);
+                    if c & P != 0 && c & W != 0 {
+                        set_entry(child, j, c & !W);
+                        changed += 1;
+                    }
+                }
+                set_entry(table, idx, e | W);
+                changed += 1;
+            }
+            table = child;
+        }
+        if changed > 0 {
+            // Drop cached upper-level entries for `va` (INVLPG also clears the CPU's
+            // paging-structure caches).
+            self.flush(va);
+        }
+        changed
+    }
 }
 
 /// Walk the entries of a level-`level` table that covers addresses from `base`, clearing W on
-/// present leaves inside [start, end). Tables are at most 4 deep: recursion depth is bounded.
+/// present entries inside [start, end): on a table entry whose whole span is inside, else on
+/// the leaves below. Tables are at most 4 deep: recursion depth is bounded.
 fn write_protect_walk(table: u64, level: usize, base: u64, start: u64, end: u64) -> u64 {
     let span = 1u64 << (12 + 9 * (level - 1));
     let mut changed = 0;
@@ -399,7 +461,8 @@ fn write_protect_walk(table: u64, level: usize, base: u64, start: u64, end: u64)
         if e & P == 0 {
             continue;
         }
-        if level == 1 {
+        let inside = lo >= start && lo + span <= end;
+        if level == 1 || inside {
             if e & W != 0 {
                 set_entry(table, i as usize, e & !W);
                 changed += 1;
@@ -453,6 +516,11 @@ fn user_range(va: u64, len: u64) -> Result<(), MapError> {
 
 /// The kernel's page table. Every address space shares its upper half.
 pub(crate) static KERNEL: SpinLock<PageTable> = SpinLock::new(PageTable { root: 0 });
+
+/// Whether the table rooted at `root` is this CPU's address space.
+pub fn is_active_root(root: u64) -> bool {
+    arch::read_cr3() & ADDR_MASK == root
+}
 
 /// Switch this CPU to the kernel's own table (before an address space is freed).
 pub fn kernel_table_activate() {
