@@ -118,6 +118,11 @@ pub const CASES: &[Case] = &[
         env: &[],
         args: &[],
     },
+    Case {
+        program: "t_vfork",
+        env: &[],
+        args: &[],
+    },
 ];
 
 pub struct Built {

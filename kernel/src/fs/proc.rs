@@ -362,7 +362,8 @@ pub fn content(vfs: &Vfs, node: u64, caller: u32) -> Result<Vec<u8>> {
         P_ENVIRON => return Ok(process(pid)?.environ.lock().clone()),
         P_MAPS => {
             let p = process(pid)?;
-            let vm = p.vm.lock();
+            let vm_cell = p.vm();
+            let vm = vm_cell.lock();
             if let Some(v) = vm.as_ref() {
                 s = v.maps();
             }
@@ -423,7 +424,8 @@ fn cpuinfo(s: &mut String) {
 }
 
 fn vm_pages(p: &Process) -> (u64, u64) {
-    let vm = p.vm.lock();
+    let vm_cell = p.vm();
+    let vm = vm_cell.lock();
     match vm.as_ref() {
         Some(v) => (v.mapped_bytes() / 4096, v.resident_pages() as u64),
         None => (0, 0),

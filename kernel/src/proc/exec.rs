@@ -312,14 +312,10 @@ fn execve_depth(
 
     // Point of no return: switch to the new image.
     vm.activate();
-    let old = {
-        let mut guard = task.proc.vm.lock();
-        task.proc
-            .fast
-            .vm_root
-            .store(vm.root(), core::sync::atomic::Ordering::Release);
-        guard.replace(vm)
-    };
+    // A new cell, not new contents: a CLONE_VM sibling (vfork's parent) keeps the old space.
+    let old = task
+        .proc
+        .set_vm(alloc::sync::Arc::new(hal::sync::SpinLock::new(Some(vm))));
     drop(old);
     task.ctx.reset(exe.entry + bias, image.sp);
     if let Some(n) = name {

@@ -126,17 +126,22 @@ pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
         );
         return Err(Errno::EINVAL);
     }
-    // CLONE_VM without CLONE_VFORK would share memory between processes: threads issue.
-    if args.flags & CLONE_VM != 0 && args.flags & CLONE_VFORK == 0 {
-        return Err(Errno::EINVAL);
-    }
     check_nproc(task)?;
-    // Copy-on-write; vfork children get their own copy-on-write view too, and the parent waits.
-    let child_vm = {
-        let mut vm = task.proc.vm.lock();
-        vm.as_mut().ok_or(Errno::EFAULT)?.fork()?
+    let child = if args.flags & CLONE_VM != 0 {
+        // The same address space, not a copy: the child runs in the parent's memory (vfork's
+        // child until it execs; a CLONE_VM process for as long as it lives).
+        let child = Process::new(Some(&task.proc), None)?;
+        drop(child.set_vm(task.proc.vm()));
+        child
+    } else {
+        // Copy-on-write.
+        let child_vm = {
+            let vm_cell = task.proc.vm();
+            let mut vm = vm_cell.lock();
+            vm.as_mut().ok_or(Errno::EFAULT)?.fork()?
+        };
+        Process::new(Some(&task.proc), Some(child_vm))?
     };
-    let child = Process::new(Some(&task.proc), Some(child_vm))?;
     child
         .exit_signal
         .store((args.flags & 0xff) as u32, Ordering::Relaxed);
@@ -157,7 +162,7 @@ pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
         let _ = task.write_i32(args.parent_tid, pid as i32);
     }
     if args.flags & CLONE_CHILD_SETTID != 0
-        && let Some(vm) = child.vm.lock().as_mut()
+        && let Some(vm) = child.vm().lock().as_mut()
     {
         let _ = vm.write_bytes(args.child_tid, &(pid as i32).to_le_bytes());
     }

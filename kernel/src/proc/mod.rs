@@ -60,6 +60,9 @@ pub struct Times {
     pub child_max_rss_pages: AtomicU64,
 }
 
+/// An address space as processes hold it (see [`Process::vm`]).
+pub type VmCell = Arc<SpinLock<Option<AddressSpace>>>;
+
 pub struct Process {
     pub pid: Pid,
     pub parent: SpinLock<Weak<Process>>,
@@ -70,7 +73,8 @@ pub struct Process {
     pub creds: SpinLock<Creds>,
     pub umask: AtomicU32,
     pub rlimits: SpinLock<[Rlimit; 16]>,
-    pub vm: SpinLock<Option<AddressSpace>>,
+    /// The address space, shared with `clone(CLONE_VM)` siblings: use [`Process::vm`].
+    vm_cell: SpinLock<VmCell>,
     pub cwd: SpinLock<NodeRef>,
     /// The root directory (`chroot`).
     pub root: SpinLock<NodeRef>,
@@ -234,7 +238,7 @@ impl Process {
             creds: SpinLock::new(creds),
             umask: AtomicU32::new(umask),
             rlimits: SpinLock::new(rlimits),
-            vm: SpinLock::new(vm),
+            vm_cell: SpinLock::new(Arc::new(SpinLock::new(vm))),
             cwd: SpinLock::new(cwd),
             root: SpinLock::new(root),
             exe: SpinLock::new(parent.map(|p| p.exe.lock().clone()).unwrap_or_default()),
@@ -264,7 +268,7 @@ impl Process {
             .ppid
             .store(parent.map_or(0, |q| q.pid), Ordering::Relaxed);
         p.fast.vm_root.store(
-            p.vm.lock().as_ref().map_or(0, |v| v.root()),
+            p.vm().lock().as_ref().map_or(0, |v| v.root()),
             Ordering::Release,
         );
         table.insert(pid, Arc::downgrade(&p));
@@ -312,6 +316,22 @@ impl Process {
     }
 
     /// `CLONE_FILES`: use `other`'s descriptor table instead of a copy.
+    /// This process's address space. Lock it to use it; the cell is shared by processes
+    /// created with `clone(CLONE_VM)` (vfork's child until it execs), so a process's memory
+    /// lives as long as any of them.
+    pub fn vm(&self) -> VmCell {
+        self.vm_cell.lock().clone()
+    }
+
+    /// Point this process at another address space (its own after execve, or a parent's for
+    /// CLONE_VM) and return the previous one, which the caller drops.
+    pub fn set_vm(&self, cell: VmCell) -> VmCell {
+        let mut mine = self.vm_cell.lock();
+        let root = cell.lock().as_ref().map_or(0, |v| v.root());
+        self.fast.vm_root.store(root, Ordering::Release);
+        core::mem::replace(&mut *mine, cell)
+    }
+
     pub fn share_files(&self, other: &Process) {
         let shared = other.fds();
         let old = core::mem::replace(&mut *self.files.lock(), shared);
@@ -370,15 +390,12 @@ impl Process {
             me.sys_ticks.swap(0, Ordering::Relaxed) * tick,
             Ordering::Relaxed,
         );
-        let rss = self.vm.lock().as_ref().map_or(0, |v| v.resident_pages()) as u64;
+        let rss = self.vm().lock().as_ref().map_or(0, |v| v.resident_pages()) as u64;
         self.times.max_rss_pages.fetch_max(rss, Ordering::Relaxed);
         // Leave the address space before freeing it.
         hal::mem::paging::kernel_table_activate();
-        let vm = {
-            let mut guard = self.vm.lock();
-            self.fast.vm_root.store(0, Ordering::Release);
-            guard.take()
-        };
+        // The space itself goes with its last user (a CLONE_VM sibling may still run in it).
+        let vm = self.set_vm(Arc::new(SpinLock::new(None)));
         drop(vm);
         // Close every descriptor, as exit does on Linux.
         // Drop this process's hold on its descriptor table (the files close with the last).

@@ -73,7 +73,7 @@ pub fn run(mut task: Task) {
             .vm_root
             .load(core::sync::atomic::Ordering::Acquire);
         if (root == 0 || !hal::mem::paging::is_active_root(root))
-            && let Some(vm) = task.proc.vm.lock().as_ref()
+            && let Some(vm) = task.proc.vm().lock().as_ref()
         {
             vm.activate();
         }
@@ -163,7 +163,7 @@ fn handle_exception(task: &mut Task, vector: u8, error_code: u64, cr2: u64) {
             let exec = error_code & 0x10 != 0;
             let outcome = task
                 .proc
-                .vm
+                .vm()
                 .lock()
                 .as_mut()
                 .map(|vm| vm.fault(cr2, write, exec));
@@ -210,7 +210,7 @@ fn out_of_memory(task: &mut Task, cr2: u64) {
     let victim = super::all()
         .into_iter()
         .filter(|p| p.pid != 1 && !p.is_zombie())
-        .max_by_key(|p| p.vm.lock().as_ref().map_or(0, |v| v.resident_pages()));
+        .max_by_key(|p| p.vm().lock().as_ref().map_or(0, |v| v.resident_pages()));
     task.oom_retries += 1;
     match victim {
         Some(v) if v.pid != task.proc.pid && task.oom_retries <= 100 => {
@@ -259,7 +259,7 @@ fn with_faults<R>(
             Err(fault) if !fault.bad_range => {
                 let ok = task
                     .proc
-                    .vm
+                    .vm()
                     .lock()
                     .as_mut()
                     .is_some_and(|vm| vm.handle_fault(fault.addr, fault.write, false));
@@ -356,7 +356,7 @@ pub fn spawn_user_thread(
     drop(registry);
     thread.set_resume_hook(move || {
         if let Some(p) = weak.upgrade()
-            && let Some(vm) = p.vm.lock().as_ref()
+            && let Some(vm) = p.vm().lock().as_ref()
         {
             vm.activate();
         }

@@ -102,9 +102,16 @@ fn exec(t: &mut Task, path: &str, argv: &[&str]) -> Result<(), Errno> {
     super::exec::execve(t, path.as_bytes().to_vec(), argv, Vec::new())
 }
 
+/// A copy-on-write fork of `t`'s address space.
+fn fork_vm(t: &Task) -> crate::vm::AddressSpace {
+    let cell = t.proc.vm();
+    let mut vm = cell.lock();
+    vm.as_mut().expect("vm").fork().expect("fork")
+}
+
 fn run_to_syscall(t: &mut Task) -> (u64, u64) {
     loop {
-        if let Some(vm) = t.proc.vm.lock().as_ref() {
+        if let Some(vm) = t.proc.vm().lock().as_ref() {
             vm.activate();
         }
         match t.ctx.run() {
@@ -126,7 +133,7 @@ fn run_to_syscall(t: &mut Task) -> (u64, u64) {
                 let (write, exec) = (error_code & 2 != 0, error_code & 0x10 != 0);
                 let ok = t
                     .proc
-                    .vm
+                    .vm()
                     .lock()
                     .as_mut()
                     .is_some_and(|vm| vm.handle_fault(cr2, write, exec));
@@ -204,7 +211,7 @@ ktest!(
         t.write_u64(stack - 64, 0x1111).expect("write");
         let child_vm = t
             .proc
-            .vm
+            .vm()
             .lock()
             .as_mut()
             .expect("vm")
@@ -215,7 +222,7 @@ ktest!(
         let mut word = [0u8; 8];
         assert!(
             child
-                .vm
+                .vm()
                 .lock()
                 .as_ref()
                 .expect("child vm")
@@ -258,7 +265,7 @@ ktest!(
             let (_h, mut t) = new_task();
             exec(&mut t, "/ktest/good", &["good"]).expect("execve");
             stacks.push(t.ctx.rsp);
-            mmaps.push(t.proc.vm.lock().as_ref().expect("vm").mmap_base);
+            mmaps.push(t.proc.vm().lock().as_ref().expect("vm").mmap_base);
             t.proc.exit(0);
         }
         // Three equal draws out of 2^14 stack positions (2^16 mmap positions) would mean no
@@ -287,7 +294,7 @@ ktest!(
         }
         let pages_before = crate::vm::total_object_pages();
         let free_before = hal::mem::frames::stats().free;
-        let mut child_vm = t.proc.vm.lock().as_mut().expect("vm").fork().expect("fork");
+        let mut child_vm = fork_vm(&t);
         let used = free_before - hal::mem::frames::stats().free;
         // Only page tables for the child: no data page was copied.
         assert!(used < 16, "fork of 64 written pages used {used} frames");
@@ -309,7 +316,7 @@ ktest!(
         assert_eq!(crate::vm::total_object_pages(), pages_before);
         // A shell-like loop: fork, the child exits, repeat. Chains must not grow.
         for _ in 0..100 {
-            let c = t.proc.vm.lock().as_mut().expect("vm").fork().expect("fork");
+            let c = fork_vm(&t);
             drop(c);
         }
         assert!(

@@ -44,7 +44,8 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
     }
     let prot = prot_from_bits(prot);
     let as_limit = address_space_limit(t);
-    let mut guard = t.proc.vm.lock();
+    let vm_cell = t.proc.vm();
+    let mut guard = vm_cell.lock();
     let vm = guard.as_mut().ok_or(Errno::EFAULT)?;
     // RLIMIT_AS bounds the total size of the mappings (a MAP_FIXED replacement may free some
     // first, which this check does not credit).
@@ -160,7 +161,8 @@ pub fn munmap(t: &mut Task, a: Args) -> Result {
         .and_then(|l| addr.checked_add(l))
         .filter(|&e| e <= USER_TOP)
         .ok_or(Errno::EINVAL)?;
-    let mut guard = t.proc.vm.lock();
+    let vm_cell = t.proc.vm();
+    let mut guard = vm_cell.lock();
     guard.as_mut().ok_or(Errno::EFAULT)?.unmap(addr, end)?;
     Ok(0)
 }
@@ -177,7 +179,8 @@ pub fn mprotect(t: &mut Task, a: Args) -> Result {
         .and_then(|l| addr.checked_add(l))
         .filter(|&e| e <= USER_TOP)
         .ok_or(Errno::ENOMEM)?;
-    let mut guard = t.proc.vm.lock();
+    let vm_cell = t.proc.vm();
+    let mut guard = vm_cell.lock();
     guard
         .as_mut()
         .ok_or(Errno::EFAULT)?
@@ -196,7 +199,8 @@ pub fn brk(t: &mut Task, a: Args) -> Result {
             limits[abi::layout::RLIMIT_AS as usize].cur,
         )
     };
-    let mut guard = t.proc.vm.lock();
+    let vm_cell = t.proc.vm();
+    let mut guard = vm_cell.lock();
     let vm = guard.as_mut().ok_or(Errno::EFAULT)?;
     if want < vm.brk_start {
         return Ok(vm.brk);
@@ -239,7 +243,8 @@ pub fn madvise(t: &mut Task, a: Args) -> Result {
         .and_then(|l| addr.checked_add(l))
         .filter(|&e| e <= USER_TOP)
         .ok_or(Errno::EINVAL)?;
-    let mut guard = t.proc.vm.lock();
+    let vm_cell = t.proc.vm();
+    let mut guard = vm_cell.lock();
     let vm = guard.as_mut().ok_or(Errno::EFAULT)?;
     match advice {
         MADV_NORMAL | MADV_RANDOM | MADV_SEQUENTIAL | MADV_WILLNEED | MADV_HUGEPAGE
@@ -283,7 +288,8 @@ pub fn mremap(t: &mut Task, a: Args) -> Result {
         .filter(|&e| e <= USER_TOP)
         .ok_or(Errno::EINVAL)?;
     let as_limit = address_space_limit(t);
-    let mut guard = t.proc.vm.lock();
+    let vm_cell = t.proc.vm();
+    let mut guard = vm_cell.lock();
     let vm = guard.as_mut().ok_or(Errno::EFAULT)?;
     if new_len > old_len && vm.mapped_bytes().saturating_add(new_len - old_len) > as_limit {
         return Err(Errno::ENOMEM);
@@ -364,7 +370,8 @@ pub fn mincore(t: &mut Task, a: Args) -> Result {
         .filter(|&e| e <= USER_TOP)
         .ok_or(Errno::ENOMEM)?;
     let states: alloc::vec::Vec<u8> = {
-        let guard = t.proc.vm.lock();
+        let vm_cell = t.proc.vm();
+        let guard = vm_cell.lock();
         let vm = guard.as_ref().ok_or(Errno::EFAULT)?;
         if !vm.fully_mapped(addr, end) {
             return Err(Errno::ENOMEM);
@@ -394,7 +401,8 @@ pub fn msync(t: &mut Task, a: Args) -> Result {
         .and_then(|l| addr.checked_add(l))
         .filter(|&e| e <= USER_TOP)
         .ok_or(Errno::ENOMEM)?;
-    let guard = t.proc.vm.lock();
+    let vm_cell = t.proc.vm();
+    let guard = vm_cell.lock();
     let vm = guard.as_ref().ok_or(Errno::EFAULT)?;
     if len != 0 && !vm.fully_mapped(addr, end) {
         return Err(Errno::ENOMEM);

@@ -482,7 +482,7 @@ pub fn getrusage(t: &mut Task, a: Args) -> Result {
     let (user, sys, rss) = match a.i32(0) {
         0 | 1 => {
             let (u, s) = own_times(t);
-            let rss = t.proc.vm.lock().as_ref().map_or(0, |v| v.resident_pages()) as u64;
+            let rss = t.proc.vm().lock().as_ref().map_or(0, |v| v.resident_pages()) as u64;
             (
                 u,
                 s,

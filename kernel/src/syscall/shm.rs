@@ -168,7 +168,8 @@ pub fn shmat(t: &mut Task, a: Args) -> Result {
     } else {
         Prot::RW
     };
-    let mut guard = t.proc.vm.lock();
+    let vm_cell = t.proc.vm();
+    let mut guard = vm_cell.lock();
     let vm = guard.as_mut().ok_or(Errno::EINVAL)?;
     let start = if addr == 0 {
         vm.find_free(len).ok_or(Errno::ENOMEM)?
@@ -205,7 +206,8 @@ pub fn shmdt(t: &mut Task, a: Args) -> Result {
         return Err(Errno::EINVAL);
     }
     let id = {
-        let mut guard = t.proc.vm.lock();
+        let vm_cell = t.proc.vm();
+        let mut guard = vm_cell.lock();
         let vm = guard.as_mut().ok_or(Errno::EINVAL)?;
         let pos = vm
             .shm
