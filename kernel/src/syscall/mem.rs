@@ -12,6 +12,7 @@ const MAP_PRIVATE: u64 = 0x02;
 const MAP_FIXED: u64 = 0x10;
 const MAP_ANONYMOUS: u64 = 0x20;
 const MAP_FIXED_NOREPLACE: u64 = 0x100000;
+const MAP_POPULATE: u64 = 0x8000;
 const USER_TOP: u64 = 0x0000_7fff_ffff_f000;
 
 pub fn mmap(t: &mut Task, a: Args) -> Result {
@@ -92,6 +93,17 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
                 dev: f.dev,
                 ino: f.ino,
             });
+        }
+    }
+    if flags & MAP_POPULATE != 0 {
+        // Fault every page in now, as a write where the mapping is writable (so private pages
+        // are allocated, not left to the first store). Like Linux, a page that cannot be
+        // populated (memory ran out) is left to fault later; the mapping itself stands.
+        let write = prot.write;
+        for page in (start..start + len).step_by(PAGE as usize) {
+            if vm.fault(page, write, false) != crate::vm::FaultResult::Mapped {
+                break;
+            }
         }
     }
     Ok(start)

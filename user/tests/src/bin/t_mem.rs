@@ -151,6 +151,14 @@ fn main() {
     );
     let h = holey();
     r.err("mincore_hole", resident(h, 3), libc::ENOMEM);
+    // MAP_POPULATE faults every page in at mmap time, read-only mappings included.
+    for (check, prot) in [
+        ("populate_rw_resident", libc::PROT_READ | libc::PROT_WRITE),
+        ("populate_ro_resident", libc::PROT_READ),
+    ] {
+        let p = map(5 * PAGE, prot, libc::MAP_PRIVATE | libc::MAP_POPULATE);
+        r.eq(check, resident(p, 5), Ok(([1, 1, 1, 1, 1, 0, 0, 0], 5)));
+    }
 
     // mremap: shrink keeps the address and unmaps the tail.
     // SAFETY: our mapping.
