@@ -123,6 +123,11 @@ pub const CASES: &[Case] = &[
         env: &[],
         args: &[],
     },
+    Case {
+        program: "t_vm",
+        env: &[],
+        args: &[],
+    },
 ];
 
 pub struct Built {

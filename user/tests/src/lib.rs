@@ -153,6 +153,7 @@ pub struct Report {
     prog: &'static str,
     passed: u32,
     failed: u32,
+    quiet: bool,
 }
 
 impl Report {
@@ -161,6 +162,17 @@ impl Report {
             prog,
             passed: 0,
             failed: 0,
+            quiet: false,
+        }
+    }
+
+    /// A tally that prints no check lines (a failure becomes a `#` line on standard error): for
+    /// re-running checks whose lines were already printed (t_vm repeats its scenarios when a
+    /// noisy measurement must be taken again).
+    pub fn quiet(prog: &'static str) -> Self {
+        Report {
+            quiet: true,
+            ..Report::new(prog)
         }
     }
 
@@ -170,7 +182,9 @@ impl Report {
 
     pub fn pass(&mut self, check: &str) {
         self.passed += 1;
-        out(&format!("ok {}.{}\n", self.prog, check));
+        if !self.quiet {
+            out(&format!("ok {}.{}\n", self.prog, check));
+        }
     }
 
     pub fn fail(&mut self, check: &str, why: impl Display) {
@@ -180,8 +194,12 @@ impl Report {
         let _ = write!(why_s, "{why}");
         // One line per check, whatever the explanation contains.
         line.extend(why_s.chars().map(|c| if c == '\n' { ' ' } else { c }));
-        line.push('\n');
-        out(&line);
+        if self.quiet {
+            diag(&format!("repeated: {line}"));
+        } else {
+            line.push('\n');
+            out(&line);
+        }
     }
 
     /// Counts a check whose line another process (a grandchild) has already printed.
