@@ -85,6 +85,14 @@ pub fn ensure_targets() -> Result<(), String> {
     Ok(())
 }
 
+/// Go, for the Go cases of the user tests (Debian's `golang-go`).
+pub fn ensure_go() -> Result<(), String> {
+    if have("go") {
+        return Ok(());
+    }
+    apt_install(&["golang-go"], "Go (go)")
+}
+
 /// The `cpio` tool: the initramfs reader's host tests compare against archives it makes.
 pub fn ensure_cpio() -> Result<(), String> {
     if have("cpio") {

@@ -133,8 +133,42 @@ pub const CASES: &[Case] = &[
 pub struct Built {
     pub pie: PathBuf,
     pub nopie: PathBuf,
-    /// C programs linked statically with the host's glibc.
+    /// C programs linked statically with the host's glibc, and the Go programs.
     pub c_dir: PathBuf,
+    /// The Go programs that were built (none when no Go toolchain could be had).
+    pub go: Vec<&'static str>,
+}
+
+/// Go programs in user/go, built with Debian's `golang-go` (static: `CGO_ENABLED=0`) and run
+/// without arguments: Go's runtime is a demanding user of clone, futex, signals and mmap.
+pub const GO_PROGRAMS: &[&str] = &["go_runtime"];
+
+/// Build the Go programs into `out`. Without a Go toolchain (and no way to install one) the
+/// reason is printed and the Go cases are left out, as the threads issue allows.
+fn build_go(out: &Path) -> Result<Vec<&'static str>, String> {
+    if let Err(why) = crate::setup::ensure_go() {
+        eprintln!("xtask: Go cases skipped: {why}");
+        return Ok(Vec::new());
+    }
+    let cache = crate::root().join("target/go");
+    for p in GO_PROGRAMS {
+        let src = crate::root().join("user/go").join(format!("{p}.go"));
+        let st = Command::new("go")
+            .args(["build", "-o"])
+            .arg(out.join(p))
+            .arg(&src)
+            .env("CGO_ENABLED", "0")
+            .env("GOCACHE", cache.join("cache"))
+            .env("GOPATH", cache.join("path"))
+            .env("GOFLAGS", "-mod=mod")
+            .env("GO111MODULE", "off")
+            .status()
+            .map_err(|e| format!("cannot run go: {e}"))?;
+        if !st.success() {
+            return Err(format!("go build {} failed", src.display()));
+        }
+    }
+    Ok(GO_PROGRAMS.to_vec())
 }
 
 /// C programs in user/c, built with `gcc -static` (glibc), run with `t_argv`'s arguments.
@@ -201,7 +235,13 @@ pub fn build() -> Result<Built, String> {
     let pie = dirs.pop().unwrap_or_default();
     let c_dir = root.join("target").join("user-c");
     build_c(&c_dir)?;
-    Ok(Built { pie, nopie, c_dir })
+    let go = build_go(&c_dir)?;
+    Ok(Built {
+        pie,
+        nopie,
+        c_dir,
+        go,
+    })
 }
 
 fn read(p: &Path) -> Result<Vec<u8>, String> {
@@ -253,6 +293,10 @@ pub fn initramfs(b: &Built) -> Result<PathBuf, String> {
         ];
         plan.push_str(&fields.join("\t"));
         plan.push('\n');
+    }
+    for p in &b.go {
+        c.file(&format!("bin/{p}"), &read(&b.c_dir.join(p))?, 0o755);
+        plan.push_str(&format!("{p}:go\t\t/bin/{p}\n"));
     }
     c.file("etc/plan", plan.as_bytes(), 0o644);
     let path = crate::root().join("target/tine/user-initramfs.cpio");
@@ -340,6 +384,13 @@ pub fn run_all(kernel: &Path) -> Vec<(String, Result<(), String>)> {
             .unwrap_or_default();
         host.insert(format!("{p}:glibc"), checks(&text));
     }
+    for p in &built.go {
+        let out = Command::new(built.c_dir.join(p)).env_clear().output();
+        let text = out
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        host.insert(format!("{p}:go"), checks(&text));
+    }
     // One boot of Tine runs the whole plan.
     let initrd = match initramfs(&built) {
         Ok(p) => p,
@@ -379,6 +430,7 @@ pub fn run_all(kernel: &Path) -> Vec<(String, Result<(), String>)> {
         .flat_map(|c| [format!("{}:pie", c.program), format!("{}:nopie", c.program)])
         .collect();
     labels.extend(C_PROGRAMS.iter().map(|p| format!("{p}:glibc")));
+    labels.extend(built.go.iter().map(|p| format!("{p}:go")));
     for label in labels {
         let h = host.get(&label).cloned().unwrap_or_default();
         let (t, status) = tine.get(&label).cloned().unwrap_or_default();
