@@ -133,6 +133,93 @@ fn symlink_loops_end_in_eloop() {
     assert_eq!(look(&v, b"/c40"), Err(Errno::ELOOP));
 }
 
+/// Found by the walk fuzz target (`tests/fuzz.rs`, corpus `walk/loops.txt`): the links
+/// followed for the directories on the way and a final link share one budget of 40, as on
+/// Linux (`stat` of `c39/f` with 40 directory links and a final one is `ELOOP` there); the
+/// final component used to get a fresh budget.
+#[test]
+fn a_final_link_counts_with_the_links_on_the_way() {
+    let mut v = Vfs::new(clock);
+    mkdir(&mut v, b"/d");
+    mkfile(&mut v, b"/d/file", b"x");
+    symlink(&mut v, b"/d/f", b"file");
+    symlink(&mut v, b"/e0", b"d");
+    for i in 1..40 {
+        let (path, target) = (alloc::format!("/e{i}"), alloc::format!("e{}", i - 1));
+        symlink(&mut v, path.as_bytes(), target.as_bytes());
+    }
+    // 40 links to reach the directory: fine; 39 and the final one: fine; 40 and it: ELOOP.
+    assert_eq!(cat(&mut v, b"/e39/file"), b"x");
+    assert_eq!(cat(&mut v, b"/e38/f"), b"x");
+    assert_eq!(look(&v, b"/e39/f"), Err(Errno::ELOOP));
+    assert!(v.resolve(&walk(&v), b"/e39/f", false).is_ok());
+    assert_eq!(
+        v.resolve_final(&walk(&v), b"/e38/f").map(|x| x.0),
+        look(&v, b"/d/file")
+    );
+}
+
+/// Found by the walk fuzz target: `resolve_final` of `/` (or of a link to `/`) looked `.` up
+/// in the root and so needed search permission on it, where `resolve` (and Linux's `stat`)
+/// just gives the root.
+#[test]
+fn resolve_final_of_the_root_needs_no_search_permission() {
+    let mut v = Vfs::new(clock);
+    symlink(&mut v, b"/toroot", b"//");
+    let root = v.root();
+    v.chmod(root, 0o700, &Cred::ROOT).unwrap();
+    let w = Walk {
+        cred: USER,
+        ..walk(&v)
+    };
+    assert_eq!(v.resolve(&w, b"/", true), Ok(root));
+    assert_eq!(v.resolve_final(&w, b"/").map(|x| x.0), Ok(root));
+    assert_eq!(v.resolve_final(&w, b"///").map(|x| x.0), Ok(root));
+    // Naming anything inside still needs it.
+    assert_eq!(v.resolve_final(&w, b"/toroot").err(), Some(Errno::EACCES));
+    assert_eq!(
+        v.resolve_final(&walk(&v), b"/toroot").map(|x| x.0),
+        Ok(root)
+    );
+}
+
+/// Found by the walk fuzz target (corpus `walk/perms.txt`): the directory holding the last
+/// component needs search permission before the component's length is looked at, so a long
+/// name in a directory the caller cannot search is `EACCES`, as on Linux, not `ENAMETOOLONG`;
+/// `resolve_parent` (creation, removal, renaming) checks it too.
+#[test]
+fn search_permission_comes_before_the_last_names_length() {
+    let mut v = Vfs::new(clock);
+    let d = mkdir(&mut v, b"/priv");
+    v.chmod(d, 0o700, &Cred::ROOT).unwrap();
+    let w = Walk {
+        cred: USER,
+        ..walk(&v)
+    };
+    let mut long = b"/priv/".to_vec();
+    long.extend_from_slice(&[b'n'; 256]);
+    assert_eq!(v.resolve(&w, &long, true).err(), Some(Errno::EACCES));
+    assert_eq!(v.resolve_parent(&w, &long).err(), Some(Errno::EACCES));
+    assert_eq!(
+        v.resolve_parent(&w, b"/priv/new").err(),
+        Some(Errno::EACCES)
+    );
+    assert_eq!(v.resolve_parent(&w, b"/priv/..").err(), Some(Errno::EACCES));
+    // Root passes; anyone may name the directory itself and a long name elsewhere.
+    assert_eq!(
+        v.resolve_parent(&walk(&v), &long).err(),
+        Some(Errno::ENAMETOOLONG)
+    );
+    assert_eq!(
+        v.resolve_parent(&w, b"/priv").map(|p| p.dir).ok(),
+        Some(v.root())
+    );
+    assert_eq!(
+        v.resolve_parent(&w, &long[5..]).err(),
+        Some(Errno::ENAMETOOLONG)
+    );
+}
+
 #[test]
 fn search_permission_is_checked_for_users() {
     let mut v = Vfs::new(clock);
@@ -312,6 +399,49 @@ fn mounts_are_crossed_both_ways() {
     v.release(t);
     assert_eq!(cat(&mut v, b"/mnt/hidden"), b"under");
     assert_eq!(v.umount(t), Err(Errno::EINVAL));
+}
+
+/// An unmounted tmpfs goes away whole, and so does one whose mount failed; one with a file
+/// still open stays until that is closed.
+#[test]
+fn an_unmounted_tmpfs_frees_all_its_inodes() {
+    let mut v = Vfs::new(clock);
+    let mnt = mkdir(&mut v, b"/mnt");
+    let file = mkfile(&mut v, b"/file", b"");
+    let base = v.inode_count();
+    let t = v.new_tmpfs(0o1777);
+    v.hold(t);
+    v.mount(mnt, t, "tmpfs", b"tmpfs", &NoExt).unwrap();
+    mkdir(&mut v, b"/mnt/a");
+    mkdir(&mut v, b"/mnt/a/b");
+    mkfile(&mut v, b"/mnt/a/b/f", &[7; 5000]);
+    assert_eq!(v.inode_count(), base + 4);
+    v.umount(t).unwrap();
+    v.release_fs(t);
+    assert_eq!(v.inode_count(), base);
+    assert_eq!(v.pages(), 0);
+    // A mount that fails (not a directory) frees what was made for it.
+    let t = v.new_tmpfs(0o755);
+    v.hold(t);
+    mkfile(&mut v, b"/dummy", b"");
+    assert_eq!(
+        v.mount(file, t, "tmpfs", b"tmpfs", &NoExt),
+        Err(Errno::ENOTDIR)
+    );
+    v.release_fs(t);
+    assert_eq!(v.inode_count(), base + 1);
+    // A file of the instance still open keeps it.
+    let t = v.new_tmpfs(0o1777);
+    v.hold(t);
+    v.mount(mnt, t, "tmpfs", b"tmpfs", &NoExt).unwrap();
+    let inner = mkfile(&mut v, b"/mnt/open", b"x");
+    v.hold(inner);
+    v.unlink(t, b"open", &Cred::ROOT).unwrap();
+    assert_eq!(v.umount(t), Err(Errno::EBUSY));
+    v.release(inner);
+    v.umount(t).unwrap();
+    v.release_fs(t);
+    assert_eq!(v.inode_count(), base + 1);
 }
 
 #[test]

@@ -1,9 +1,11 @@
 //! The path walk, iterative: a stack of components still to visit, onto which a symbolic
 //! link's target is pushed when it is followed. Linux's rules kept here:
-//! - every directory passed through needs search (execute) permission;
+//! - every directory passed through needs search (execute) permission, the one holding the
+//!   last component too, and that is checked before the component's length;
 //! - `..` at the walk's root stays there (chroot), and at a mount's root first crosses to the
 //!   directory the mount covers; entering a covered directory enters the mount on top;
-//! - at most [`MAX_SYMLINKS`] links in one walk, `ELOOP` after;
+//! - at most [`MAX_SYMLINKS`] links in one walk (a final link counts with those followed on
+//!   the way), `ELOOP` after;
 //! - a trailing slash demands a directory and makes a final symlink be followed;
 //! - a component longer than [`NAME_MAX`] is `ENAMETOOLONG`.
 
@@ -39,12 +41,14 @@ fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
 impl Vfs {
     /// The node a path names. `follow` says whether a final symbolic link is followed.
     pub fn resolve(&self, w: &Walk, path: &[u8], follow: bool) -> Result<Node> {
-        let p = self.resolve_parent(w, path)?;
+        // One budget for the whole walk: links followed on the way count against a final one,
+        // as Linux counts `total_link_count`.
+        let mut budget = MAX_SYMLINKS;
+        let p = self.walk_parent(w, path, &mut budget)?;
         if p.name == b"." && components(path).next().is_none() {
             // The path was "/" (or "//…").
             return Ok(w.root);
         }
-        let mut budget = MAX_SYMLINKS;
         self.last(w, p.dir, &p.name, follow || p.slash, p.slash, &mut budget)
     }
 
@@ -53,6 +57,8 @@ impl Vfs {
     /// through a link).
     pub fn resolve_final(&self, w: &Walk, path: &[u8]) -> Result<(Node, Parent)> {
         let mut p = self.resolve_parent(w, path)?;
+        // A path (or link target) of slashes only is the root, with nothing to look up.
+        let mut bare_root = components(path).next().is_none();
         for _ in 0..=MAX_SYMLINKS {
             let here = Walk {
                 root: w.root,
@@ -60,25 +66,36 @@ impl Vfs {
                 cred: w.cred,
                 ext: w.ext,
             };
-            let node = self.resolve(&here, &p.name, false)?;
+            let node = if bare_root {
+                w.root
+            } else {
+                self.resolve(&here, &p.name, false)?
+            };
             if !self.attr(node, w.ext).is_ok_and(|a| mode::is_lnk(a.mode)) {
                 return Ok((node, p));
             }
             let target = self.readlink(node, w.ext)?;
             p = self.resolve_parent(&here, &target)?;
+            bare_root = components(&target).next().is_none();
         }
         Err(Errno::ELOOP)
     }
 
-    /// Walk all but the last component. The last component is not looked up.
+    /// Walk all but the last component. The last component is not looked up, but the
+    /// directory holding it must be searchable (Linux checks every directory a walk passes).
     pub fn resolve_parent(&self, w: &Walk, path: &[u8]) -> Result<Parent> {
+        let mut budget = MAX_SYMLINKS;
+        self.walk_parent(w, path, &mut budget)
+    }
+
+    /// [`Vfs::resolve_parent`] spending links from `budget`.
+    fn walk_parent(&self, w: &Walk, path: &[u8], budget: &mut u32) -> Result<Parent> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
         if path.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        let mut budget = MAX_SYMLINKS;
         let slash = path.ends_with(b"/");
         let base = if path[0] == b'/' { w.root } else { w.start };
         let mut comps: Vec<&[u8]> = components(path).collect();
@@ -91,10 +108,16 @@ impl Vfs {
         };
         let mut dir = base;
         for c in comps {
-            dir = self.step(w, dir, c, true, &mut budget)?;
+            dir = self.step(w, dir, c, true, budget)?;
         }
-        if !self.is_dir(dir, w.ext) {
+        let attr = self.attr(dir, w.ext)?;
+        if !mode::is_dir(attr.mode) {
             return Err(Errno::ENOTDIR);
+        }
+        // Before the name's length: Linux's walk checks permission on a directory before it
+        // looks at the next component.
+        if !w.cred.may(&attr, mode::X_OK) {
+            return Err(Errno::EACCES);
         }
         if name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);

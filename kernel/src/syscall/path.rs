@@ -849,7 +849,7 @@ pub fn mount(t: &mut Task, a: Args) -> Result {
     // A new tmpfs root lives while it is mounted.
     v.hold(root);
     if let Err(e) = v.mount(at, root, name, &source, &ctx.procfs) {
-        v.release(root);
+        v.release_fs(root);
         return Err(e);
     }
     Ok(0)
@@ -863,7 +863,7 @@ pub fn umount2(t: &mut Task, a: Args) -> Result {
     let node = lookup(t, &ctx, AT_FDCWD, a.0[0], 0)?;
     let mut v = crate::fs::lock();
     v.umount(node)?;
-    v.release(node);
+    v.release_fs(node);
     Ok(0)
 }
 

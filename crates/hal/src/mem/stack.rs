@@ -80,6 +80,13 @@ impl KernelStack {
     }
 }
 
+/// Kernel stacks alive right now and the number of slots ever used (their page tables stay),
+/// for leak checks (/proc/tine/vm).
+pub fn counts() -> (u64, u64) {
+    let s = SLOTS.lock();
+    (s.next - s.free.len() as u64, s.next)
+}
+
 /// True if `addr` lies in the guard area of some kernel stack (used to explain faults).
 pub fn is_guard_address(addr: u64) -> bool {
     unsafe extern "C" {
