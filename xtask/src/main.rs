@@ -5,9 +5,11 @@
 //!   cargo xtask run [options]                   build and boot to the console
 //!   cargo xtask test [--filter GROUP]           every test; ends with "N passed, N failed"
 //!   cargo xtask bench [--kvm|--tcg] [--rounds N] Tine beside Linux on the same benchmark
+//!   cargo xtask fuzz --seconds N [--seed S]      the system-call fuzzer as Tine's /init
 
 mod bench;
 mod debs;
+mod fuzz;
 mod kbuild;
 mod newc;
 mod qemu;
@@ -33,10 +35,21 @@ commands:
       --mem SIZE                guest memory, e.g. 512M (default 256M)
       --append \"...\"            extra kernel command line
       --initrd FILE             initramfs to pass with -initrd
-  test [--filter TEXT]          run every test (host, ktest, boot, user); ends with 'N passed, N failed'
+  test [--filter TEXT]          run every test (host, ktest, boot, user, shell, fuzz); ends with
+                                'N passed, N failed'
   bench [--kvm|--tcg] [--rounds N]
                                 boot the benchmark program on Tine and on Debian's Linux 6.1 with the
                                 same QEMU flags (default TCG with icount) and compare the figures
+  fuzz --seconds N [--seed S]   boot Tine with the system-call fuzzer (user/fuzz) as /init for N
+                                seconds; fails on a kernel panic, a hang or a leak, and prints the
+                                seed to replay it
+      --calls N                 stop after N calls
+      --workers N               workers at a time (default 3)
+      --worker I                replay worker I of the seed alone
+      --trace                   add the kernel's system-call trace (trace=syscalls)
+      --each                    one worker at a time, naming each worker that leaves the
+                                kernel's counters changed
+      --release, --smp N, --mem SIZE  as for run
   setup                         install prerequisites (QEMU via apt when root, Rust targets)";
 
 fn main() -> ExitCode {
@@ -51,6 +64,7 @@ fn main() -> ExitCode {
         "run" => qemu::cmd_run(rest),
         "test" => test::cmd_test(rest),
         "bench" => bench::cmd_bench(rest),
+        "fuzz" => fuzz::cmd_fuzz(rest),
         "setup" => setup::ensure_all(),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");

@@ -85,7 +85,7 @@ pub fn build(init: &Path, extra: Extra, name: &str) -> Result<PathBuf, String> {
         let mut names: Vec<String> = dir
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("t_") || n == "tinebench" || n == "true")
+            .filter(|n| n.starts_with("t_") || n == "tinebench" || n == "tinefuzz" || n == "true")
             .filter(|n| !n.contains('.') && !n.contains('-'))
             .collect();
         names.sort();
@@ -115,8 +115,8 @@ pub fn build(init: &Path, extra: Extra, name: &str) -> Result<PathBuf, String> {
     Ok(out)
 }
 
-/// Build Tine's init (user/init) for the image, with the test and benchmark programs that go
-/// to /usr/libexec/tine (they land in the same directory).
+/// Build Tine's init (user/init) for the image, with the test, benchmark and fuzzer programs
+/// that go to /usr/libexec/tine (they land in the same directory).
 pub fn build_init() -> Result<PathBuf, String> {
     crate::setup::ensure_targets()?;
     let root = crate::root();
@@ -132,6 +132,8 @@ pub fn build_init() -> Result<PathBuf, String> {
             "usertests",
             "-p",
             "tinebench",
+            "-p",
+            "tinefuzz",
             "--target",
             "x86_64-unknown-linux-musl",
             "--profile",

@@ -1,10 +1,12 @@
-//! `cargo xtask test`: every test Tine has, in three groups, ending with `N passed, N failed`.
+//! `cargo xtask test`: every test Tine has, in groups, ending with `N passed, N failed`.
 //!
 //! 1. host: `cargo test` of every host-testable crate (and of xtask itself);
 //! 2. ktest: the test build of the kernel runs its `ktest!` functions under QEMU; a failing test
 //!    panics the kernel, so the harness boots again from the next one;
 //! 3. boot: the normal kernel booted with chosen command lines and console input, checking what
-//!    a user sees (banner, memory, power off, panic exit status, fault reports, serial input).
+//!    a user sees (banner, memory, power off, panic exit status, fault reports, serial input);
+//! 4. user and shell: see user.rs and shell.rs;
+//! 5. fuzz: the system-call fuzzer with a fixed seed and budget (see fuzz.rs).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -107,6 +109,17 @@ pub fn cmd_test(args: &[String]) -> Result<(), String> {
                 }
             }
             Err(e) => r.record("shell::build", Err(e)),
+        }
+    }
+    if want("fuzz") {
+        println!("== system-call fuzzer (QEMU)");
+        match kbuild::build(BuildOpts::default()) {
+            Ok(k) => {
+                for (name, outcome) in crate::fuzz::test_case(&k) {
+                    r.record(&name, outcome);
+                }
+            }
+            Err(e) => r.record("fuzz::build", Err(e)),
         }
     }
     if !r.failures.is_empty() {

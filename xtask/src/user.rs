@@ -124,7 +124,17 @@ pub const CASES: &[Case] = &[
         args: &[],
     },
     Case {
+        program: "t_futex",
+        env: &[],
+        args: &[],
+    },
+    Case {
         program: "t_vm",
+        env: &[],
+        args: &[],
+    },
+    Case {
+        program: "t_clone3",
         env: &[],
         args: &[],
     },

@@ -51,6 +51,10 @@ pub struct File {
     /// None for anonymous pipes and the boot console.
     pub origin: Option<Origin>,
     pub offset: SpinLock<u64>,
+    /// For a directory: the offset getdents64 left and the last name it returned, so the next
+    /// call goes on after that name even when entries before it were removed meanwhile
+    /// (offsets are positions in the listing, which shift).
+    pub dir_cursor: SpinLock<Option<(u64, alloc::vec::Vec<u8>)>>,
     /// Access mode and status flags (`F_GETFL`).
     flags: AtomicU32,
 }
@@ -86,6 +90,7 @@ impl File {
             kind,
             origin,
             offset: SpinLock::new(0),
+            dir_cursor: SpinLock::new(None),
             flags: AtomicU32::new(flags & !(O_CLOEXEC | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)),
         })
     }

@@ -30,6 +30,9 @@ const STAT: u8 = 8;
 const FILESYSTEMS: u8 = 9;
 const THREAD_SELF: u8 = 10;
 const CMDLINE: u8 = 11;
+// Tine's own counters (not in Linux): /proc/tine/vm.
+const TINE_DIR: u8 = 12;
+const TINE_VM: u8 = 13;
 // Per process.
 const PID_DIR: u8 = 20;
 const P_STAT: u8 = 21;
@@ -56,9 +59,12 @@ const TOP: &[(&[u8], u8)] = &[
     (b"self", SELF),
     (b"stat", STAT),
     (b"thread-self", THREAD_SELF),
+    (b"tine", TINE_DIR),
     (b"uptime", UPTIME),
     (b"version", VERSION),
 ];
+
+const TINE: &[(&[u8], u8)] = &[(b"vm", TINE_VM)];
 
 const PER_PID: &[(&[u8], u8)] = &[
     (b"cmdline", P_CMDLINE),
@@ -131,6 +137,10 @@ impl Ext for Procfs {
                 process(pid)?;
                 Ok(id(PID_DIR, pid, None))
             }
+            TINE_DIR => {
+                let &(_, k) = TINE.iter().find(|(n, _)| *n == name).ok_or(Errno::ENOENT)?;
+                Ok(id(k, 0, None))
+            }
             PID_DIR => {
                 let &(_, k) = PER_PID
                     .iter()
@@ -155,6 +165,7 @@ impl Ext for Procfs {
         match kind(node) {
             ROOT | PID_DIR => id(ROOT, 0, None),
             P_FD_LINK => id(P_FD, pid_of(node), None),
+            TINE_VM => id(TINE_DIR, 0, None),
             k if k >= PID_DIR => id(PID_DIR, pid_of(node), None),
             _ => id(ROOT, 0, None),
         }
@@ -167,6 +178,7 @@ impl Ext for Procfs {
             k => TOP
                 .iter()
                 .chain(PER_PID)
+                .chain(TINE)
                 .find(|(_, kk)| *kk == k)
                 .map(|(n, _)| n.to_vec())
                 .unwrap_or_default(),
@@ -183,8 +195,7 @@ impl Ext for Procfs {
             (0, 0)
         };
         let mode = match kind(node) {
-            ROOT => S_IFDIR | 0o555,
-            PID_DIR => S_IFDIR | 0o555,
+            ROOT | PID_DIR | TINE_DIR => S_IFDIR | 0o555,
             P_FD => S_IFDIR | 0o500,
             SELF | THREAD_SELF | P_CWD | P_EXE | P_ROOT => S_IFLNK | 0o777,
             P_FD_LINK => S_IFLNK | 0o700,
@@ -274,6 +285,11 @@ impl Ext for Procfs {
                     push(format!("{pid}").into_bytes(), id(PID_DIR, pid, None));
                 }
             }
+            TINE_DIR => {
+                for &(n, k) in TINE {
+                    push(n.to_vec(), id(k, 0, None));
+                }
+            }
             PID_DIR => {
                 for &(n, k) in PER_PID {
                     push(n.to_vec(), id(k, pid_of(dir), None));
@@ -350,6 +366,7 @@ pub fn content(vfs: &Vfs, node: u64, caller: u32) -> Result<Vec<u8>> {
         CMDLINE => {
             let _ = writeln!(s, "{}", hal::boot::info().map_or("", |i| i.cmdline));
         }
+        TINE_VM => tine_vm(&mut s, vfs),
         FILESYSTEMS => s.push_str("nodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n"),
         P_STAT => proc_stat(&mut s, &*process(pid)?, caller),
         P_STATUS => proc_status(&mut s, &*process(pid)?, caller),
@@ -399,6 +416,35 @@ fn meminfo(s: &mut String, vfs: &Vfs) {
         ("Slab", 0),
     ] {
         let _ = writeln!(s, "{:<16}{:>8} kB", format!("{name}:"), v);
+    }
+}
+
+/// Exact counts of what the kernel holds, one `name value` per line, for leak checks (the
+/// system-call fuzzer compares them before and after a run). Frame and heap figures are in
+/// pages and bytes; the heap only grows, so `heap_claimed` explains a drop of `free_frames`.
+fn tine_vm(s: &mut String, vfs: &Vfs) {
+    let frames = hal::mem::frames::stats();
+    let heap = hal::mem::heap::stats();
+    let (kstacks, kstack_slots) = hal::mem::stack::counts();
+    for (name, v) in [
+        ("free_frames", frames.free),
+        ("total_frames", frames.total),
+        ("heap_claimed", heap.claimed),
+        ("heap_in_use", heap.in_use),
+        ("heap_large", heap.large),
+        ("kstacks", kstacks),
+        ("kstack_slots", kstack_slots),
+        ("objects", crate::vm::live_objects() as u64),
+        ("object_pages", crate::vm::total_object_pages() as u64),
+        ("spaces", crate::vm::live_spaces() as u64),
+        ("max_chain", crate::vm::max_chain_len() as u64),
+        ("processes", process::pids().len() as u64),
+        ("pid_table", process::table_len() as u64),
+        ("inodes", vfs.inode_count() as u64),
+        ("file_pages", vfs.pages() as u64),
+        ("shm_segments", crate::syscall::shm_segments() as u64),
+    ] {
+        let _ = writeln!(s, "{name} {v}");
     }
 }
 

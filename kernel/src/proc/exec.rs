@@ -309,6 +309,12 @@ fn execve_depth(
     };
     let image = abi::stack::build(&spec)?;
     vm.write_bytes(stack_top - image.bytes.len() as u64, &image.bytes)?;
+    // As on Linux, robust futexes still held are released (owner died) in the old image, and
+    // the new program starts without a robust list.
+    let robust = crate::sched::current()
+        .robust_list
+        .swap(0, core::sync::atomic::Ordering::AcqRel);
+    super::futex::exit_robust_list(task, robust, task.tid);
 
     // Point of no return: switch to the new image.
     vm.activate();

@@ -77,6 +77,7 @@ fn clone_thread(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
     {
         return Err(Errno::EINVAL);
     }
+    check_tls(&args)?;
     let tid = super::alloc_tid(&task.proc)?;
     let mut ctx = task.ctx.try_clone().ok_or(Errno::ENOMEM)?;
     ctx.rax = 0;
@@ -106,6 +107,18 @@ fn clone_thread(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
     Ok(tid)
 }
 
+/// Linux's TASK_SIZE_MAX: a TLS base at or above it is refused (EPERM), as arch_prctl
+/// refuses it, since loading it into FS_BASE would fault in the kernel.
+const TASK_SIZE_MAX: u64 = 0x0000_7fff_ffff_f000;
+
+fn check_tls(args: &CloneArgs) -> Result<(), Errno> {
+    if args.flags & CLONE_SETTLS != 0 && args.tls >= TASK_SIZE_MAX {
+        Err(Errno::EPERM)
+    } else {
+        Ok(())
+    }
+}
+
 pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
     if args.flags & CLONE_THREAD != 0 {
         return clone_thread(task, args);
@@ -127,6 +140,7 @@ pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
         return Err(Errno::EINVAL);
     }
     check_nproc(task)?;
+    check_tls(&args)?;
     let child = if args.flags & CLONE_VM != 0 {
         // The same address space, not a copy: the child runs in the parent's memory (vfork's
         // child until it execs; a CLONE_VM process for as long as it lives).

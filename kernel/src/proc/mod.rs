@@ -184,6 +184,11 @@ pub fn pids() -> Vec<Pid> {
         .collect()
 }
 
+/// Entries of the process table: processes (zombies too) and the extra threads' ids.
+pub fn table_len() -> usize {
+    TABLE.lock().len()
+}
+
 /// The pid handed out last.
 pub fn last_pid() -> Pid {
     LAST_PID.load(Ordering::Relaxed)
@@ -377,6 +382,10 @@ impl Process {
             *st = ProcState::Zombie(status);
             self.fast.zombie.store(true, Ordering::Release);
         }
+        // The other threads may sleep in a system call (pause, a pipe, a futex...): wake them
+        // so they see the process is gone and end. Without this a thread asleep in pause()
+        // when another one called exit_group stayed asleep forever, with its kernel stack.
+        self.wake_threads();
         self.release_vfork_parent();
         // The exiting thread is the caller: move its CPU time into the process's totals, which
         // the parent collects when it reaps us.

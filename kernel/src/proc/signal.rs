@@ -552,12 +552,19 @@ const UC: u64 = 8;
 const MCONTEXT: u64 = UC + 40;
 const INFO: u64 = 312;
 
+/// Whether `rsp` is on the alternate stack `(sp, flags, size)` (Linux's `on_sig_stack`).
+/// The stack is whatever sigaltstack was given: `sp + size` may overflow, so never add.
+pub fn on_altstack(rsp: u64, (sp, flags, size): (u64, u32, u64)) -> bool {
+    flags & 2 == 0 && rsp > sp && rsp - sp <= size
+}
+
 fn setup_frame(task: &mut Task, sig: u32, info: &SigInfo, act: &Action) -> Result<(), Errno> {
     let p = task.proc.clone();
     let (ss_sp, ss_flags, ss_size) = *p.signals.altstack.lock();
-    let on_alt = ss_flags & 2 == 0 && task.ctx.rsp > ss_sp && task.ctx.rsp <= ss_sp + ss_size;
+    let on_alt = on_altstack(task.ctx.rsp, (ss_sp, ss_flags, ss_size));
     let mut sp = if act.flags & SA_ONSTACK != 0 && ss_flags & 2 == 0 && !on_alt {
-        ss_sp + ss_size
+        // Wraps as on Linux; a frame that does not fit anywhere fails with EFAULT below.
+        ss_sp.wrapping_add(ss_size)
     } else {
         // Skip the red zone below the interrupted code's stack pointer.
         task.ctx.rsp.wrapping_sub(128)
@@ -568,7 +575,9 @@ fn setup_frame(task: &mut Task, sig: u32, info: &SigInfo, act: &Action) -> Resul
     let fp_len = fpu.len() as u64 + if xsave { 4 } else { 0 };
     sp = sp.checked_sub(fp_len).ok_or(Errno::EFAULT)? & !63;
     let fp_addr = sp;
-    let frame = ((sp.checked_sub(FRAME).ok_or(Errno::EFAULT)?) & !15) - 8;
+    let frame = ((sp.checked_sub(FRAME).ok_or(Errno::EFAULT)?) & !15)
+        .checked_sub(8)
+        .ok_or(Errno::EFAULT)?;
 
     let mut fp = fpu;
     if xsave {

@@ -118,17 +118,22 @@ pub fn run(mut task: Task) {
     thread_exit(&mut task);
 }
 
-/// The end of a thread: clear and wake its `clear_child_tid` word (pthread_join waits on it),
-/// fold its CPU time into the process, and end the process if it was the last thread.
+/// The end of a thread: mark the robust futexes it still holds as owner-died, clear and wake
+/// its `clear_child_tid` word (pthread_join waits on it), fold its CPU time into the process,
+/// and end the process if it was the last thread. A thread of a process that already ended
+/// (exit_group, a fatal signal) has no memory left: the ending thread walked its list.
 fn thread_exit(task: &mut Task) {
+    if !task.proc.is_zombie() {
+        let head = sched::current()
+            .robust_list
+            .swap(0, core::sync::atomic::Ordering::AcqRel);
+        super::futex::exit_robust_list(task, head, task.tid);
+    }
     if task.clear_child_tid != 0 && !task.proc.is_zombie() {
         let _ = task.write_user(task.clear_child_tid, &0u32.to_le_bytes());
-        super::futex::wake(
-            task.proc.pid,
-            task.clear_child_tid,
-            1,
-            super::futex::BITSET_ANY,
-        );
+        // A shared wake, as on Linux: the word may be in memory another process waits on.
+        let key = super::futex::key(task, task.clear_child_tid, false);
+        super::futex::wake(key, 1, super::futex::BITSET_ANY);
     }
     let me = sched::current();
     let tick = crate::time::TICK_NS;
@@ -243,6 +248,10 @@ fn out_of_memory(task: &mut Task, cr2: u64) {
 
 /// End the calling process with a wait status.
 pub fn kill_current(task: &mut Task, status: i32) {
+    // Every thread's robust futexes, while the address space is still there.
+    if !task.proc.is_zombie() {
+        super::futex::exit_robust_lists_of_process(task);
+    }
     task.proc.exit(status);
     task.exiting = true;
 }

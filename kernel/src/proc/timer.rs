@@ -64,7 +64,10 @@ pub fn set_alarm(p: &Arc<Process>, deadline: Option<u64>, interval: u64) -> Opti
         }
         !it && t.proc.strong_count() > 0
     });
-    if let Some(d) = deadline {
+    // Out of memory: the timer stays disarmed (the kernel keeps going).
+    if let Some(d) = deadline
+        && list.try_reserve(1).is_ok()
+    {
         list.push(Timer {
             pid: p.pid,
             proc: Arc::downgrade(p),
@@ -77,7 +80,12 @@ pub fn set_alarm(p: &Arc<Process>, deadline: Option<u64>, interval: u64) -> Opti
     old
 }
 
-/// timer_create: a disarmed POSIX timer; returns its id.
+/// POSIX timers one process may have (Linux counts them against RLIMIT_SIGPENDING); past it
+/// timer_create fails with EAGAIN instead of growing the kernel's list without bound.
+pub const MAX_POSIX_TIMERS: usize = 1024;
+
+/// timer_create: a disarmed POSIX timer; returns its id (None: the process has too many, or
+/// memory ran out).
 pub fn create(
     p: &Arc<Process>,
     signo: u32,
@@ -87,11 +95,24 @@ pub fn create(
 ) -> Option<i32> {
     let mut list = TIMERS.lock();
     list.retain(|t| t.proc.strong_count() > 0);
-    let id = (0..i32::MAX).find(|i| {
-        !list
-            .iter()
-            .any(|t| t.pid == p.pid && matches!(t.kind, Kind::Posix { id, .. } if id == *i))
-    })?;
+    let mut used: Vec<i32> = Vec::new();
+    for t in list.iter().filter(|t| mine(t, p)) {
+        if let Kind::Posix { id, .. } = t.kind {
+            used.try_reserve(1).ok()?;
+            used.push(id);
+        }
+    }
+    if used.len() >= MAX_POSIX_TIMERS {
+        return None;
+    }
+    used.sort_unstable();
+    // The lowest free id, as Linux hands them out.
+    let id = used
+        .iter()
+        .enumerate()
+        .find(|&(i, &id)| id != i as i32)
+        .map_or(used.len() as i32, |(i, _)| i as i32);
+    list.try_reserve(1).ok()?;
     list.push(Timer {
         pid: p.pid,
         proc: Arc::downgrade(p),
@@ -199,7 +220,8 @@ pub fn tick() {
                 // Periods missed while the tick was late count as overruns.
                 Some(missed) => {
                     t.overrun = missed.min(u64::from(i32::MAX as u32)) as u32;
-                    t.deadline = Some(d + (missed + 1) * t.interval);
+                    // Intervals are as large as user space likes: saturate, never overflow.
+                    t.deadline = Some(d.saturating_add((missed + 1).saturating_mul(t.interval)));
                     true
                 }
                 None => {

@@ -42,6 +42,9 @@ pub struct Thread {
     pub sigpending: core::sync::atomic::AtomicU64,
     /// The process this thread runs user code for (0: a kernel thread), for CPU-time timers.
     pub owner: core::sync::atomic::AtomicU32,
+    /// The user thread's robust futex list head (set_robust_list; 0: none). Kept here, not in
+    /// the thread's `Task`, so get_robust_list and exit_group can reach other threads' heads.
+    pub robust_list: core::sync::atomic::AtomicU64,
 }
 
 type Start = Box<dyn FnOnce() + Send>;
@@ -73,6 +76,7 @@ impl Thread {
             sigmask: Default::default(),
             sigpending: Default::default(),
             owner: Default::default(),
+            robust_list: Default::default(),
             sys_ticks: Default::default(),
         })
     }
@@ -101,6 +105,7 @@ impl Thread {
             sigmask: Default::default(),
             sigpending: Default::default(),
             owner: Default::default(),
+            robust_list: Default::default(),
             sys_ticks: Default::default(),
         }))
     }

@@ -640,9 +640,18 @@ pub fn getdents64(t: &mut Task, a: Args) -> Result {
     };
     let entries = crate::fs::lock().readdir(node, &procfs(t))?;
     let mut off = f.offset.lock();
+    let mut cursor = f.dir_cursor.lock();
     let cap = a.0[2] as usize;
     let mut out = Vec::new();
     let mut i = *off as usize;
+    // A tmpfs directory lists its names in order: carry on after the last name returned, so
+    // that removing entries while reading (as `rm -r` does) skips none of the others.
+    if let (vfs::Node::Mem(_), Some((at, name))) = (node, cursor.as_ref())
+        && *at == *off
+        && let Some(named) = entries.get(2..)
+    {
+        i = 2 + named.partition_point(|e| e.name.as_slice() <= name.as_slice());
+    }
     while let Some(e) = entries.get(i) {
         let reclen = (19 + e.name.len() + 1).next_multiple_of(8);
         if out.len() + reclen > cap {
@@ -661,6 +670,10 @@ pub fn getdents64(t: &mut Task, a: Args) -> Result {
     }
     t.write_user(a.0[1], &out)?;
     *off = i as u64;
+    *cursor = match i.checked_sub(1).and_then(|l| entries.get(l)) {
+        Some(e) if i > 2 => Some((i as u64, e.name.clone())),
+        _ => None,
+    };
     Ok(out.len() as u64)
 }
 

@@ -13,6 +13,7 @@ mod shm;
 mod signal;
 mod time;
 
+pub use shm::segments as shm_segments;
 pub use shm::sweep as shm_sweep;
 
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -344,6 +345,7 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::NANOSLEEP => time::nanosleep(t, a),
         nr::GETPID => Ok(u64::from(t.proc.pid)),
         nr::CLONE => process::clone(t, a),
+        nr::CLONE3 => process::clone3(t, a),
         nr::FORK => process::fork(t),
         nr::VFORK => process::vfork(t),
         nr::EXECVE => process::execve(t, a),
@@ -405,7 +407,8 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::READLINKAT => path::readlinkat(t, a.i32(0), a.0[1], a.0[2], a.0[3]),
         nr::FACCESSAT => path::faccessat(t, a.i32(0), a.0[1], a.u32(2), 0),
         nr::FACCESSAT2 => path::faccessat(t, a.i32(0), a.0[1], a.u32(2), a.u32(3)),
-        nr::SET_ROBUST_LIST => Ok(0),
+        nr::SET_ROBUST_LIST => process::set_robust_list(t, a),
+        nr::GET_ROBUST_LIST => process::get_robust_list(t, a),
         nr::DUP3 => fs::dup2(t, a.i32(0), a.i32(1), a.u32(2), true),
         nr::PRLIMIT64 => process::prlimit64(t, a),
         nr::GETCPU => info::getcpu(t, a),
@@ -420,11 +423,23 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
     }
 }
 
-/// Log an unimplemented system call once per number.
+/// Log an unimplemented system call once per number. Numbers past the table (any u64 a
+/// program puts in rax) share one line, so that no sequence of calls can grow what the
+/// kernel keeps or floods the console.
 fn unknown(n: u64) {
-    static SEEN: hal::sync::SpinLock<alloc::collections::BTreeSet<u64>> =
-        hal::sync::SpinLock::new(alloc::collections::BTreeSet::new());
-    if SEEN.lock().insert(n) {
+    use core::sync::atomic::AtomicU64;
+    const WORDS: usize = 16;
+    static SEEN: [AtomicU64; WORDS + 1] = [const { AtomicU64::new(0) }; WORDS + 1];
+    let (word, bit) = match usize::try_from(n / 64) {
+        Ok(w) if w < WORDS => (w, 1u64 << (n % 64)),
+        _ => (WORDS, 1),
+    };
+    if SEEN[word].fetch_or(bit, Ordering::Relaxed) & bit != 0 {
+        return;
+    }
+    if word == WORDS {
+        log::warn!("unimplemented system call {n:#x} (out of range): ENOSYS (not logged again)");
+    } else {
         log::warn!(
             "unimplemented system call {n} ({}): ENOSYS",
             nr::name(n).unwrap_or("unknown")

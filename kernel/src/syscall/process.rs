@@ -1,6 +1,7 @@
 //! Process system calls: fork/vfork/clone, execve, exit, wait4/waitid, ids and credentials,
 //! process groups and sessions, resource limits and usage, arch_prctl, prctl.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
@@ -33,6 +34,149 @@ pub fn clone(t: &mut Task, a: Args) -> Result {
         tls: a.0[4],
     };
     Ok(u64::from(fork::clone(t, args)?))
+}
+
+/// clone3(uargs, size): clone with its arguments in a `struct clone_args` (all u64: flags,
+/// pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+/// cgroup). Checked in Linux's order, then handed to the same `fork::clone` as clone(2), so
+/// every flag behaves as it does there. Not supported: CLONE_PIDFD, CLONE_INTO_CGROUP and
+/// CLONE_CLEAR_SIGHAND (EINVAL), CLONE_NEWTIME (EINVAL), set_tid (EPERM, as for a caller
+/// without CAP_SYS_ADMIN in its pid namespace).
+pub fn clone3(t: &mut Task, a: Args) -> Result {
+    const SIZE_VER0: u64 = 64;
+    /// The struct as Tine knows it (VER2, with `cgroup`).
+    const SIZE_KNOWN: usize = 88;
+    const PAGE: u64 = 4096;
+    const CSIGNAL: u64 = 0xff;
+    const CLONE_NEWTIME: u64 = 0x80;
+    const CLONE_SIGHAND: u64 = 0x800;
+    const CLONE_PIDFD: u64 = 0x1000;
+    const CLONE_PARENT: u64 = 0x8000;
+    const CLONE_DETACHED: u64 = 0x40_0000;
+    const CLONE_CLEAR_SIGHAND: u64 = 1 << 32;
+    const CLONE_INTO_CGROUP: u64 = 1 << 33;
+    const MAX_PID_NS_LEVEL: u64 = 32;
+    let (uargs, size) = (a.0[0], a.0[1]);
+    if size > PAGE {
+        return Err(Errno::E2BIG);
+    }
+    if size < SIZE_VER0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = [0u8; SIZE_KNOWN];
+    let known = (size as usize).min(SIZE_KNOWN);
+    t.read_user(uargs, &mut raw[..known])?;
+    // A newer caller's larger struct is fine as long as Tine would ignore nothing in it.
+    let mut at = SIZE_KNOWN as u64;
+    while at < size {
+        let mut chunk = [0u8; 256];
+        let n = (size - at).min(chunk.len() as u64) as usize;
+        t.read_user(uargs.checked_add(at).ok_or(Errno::EFAULT)?, &mut chunk[..n])?;
+        if chunk[..n].iter().any(|&b| b != 0) {
+            return Err(Errno::E2BIG);
+        }
+        at += n as u64;
+    }
+    let field = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&raw[i * 8..i * 8 + 8]);
+        u64::from_le_bytes(b)
+    };
+    let (flags, _pidfd, child_tid, parent_tid, exit_signal) =
+        (field(0), field(1), field(2), field(3), field(4));
+    let (stack, stack_size, tls, set_tid, set_tid_size) =
+        (field(5), field(6), field(7), field(8), field(9));
+    let cgroup = field(10);
+    // The checks Linux makes before looking at the flags' meaning.
+    if set_tid_size > MAX_PID_NS_LEVEL
+        || (set_tid == 0 && set_tid_size != 0)
+        || (set_tid != 0 && set_tid_size == 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    if exit_signal & !CSIGNAL != 0 || exit_signal > 64 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_INTO_CGROUP != 0 && (cgroup > i32::MAX as u64 || size < SIZE_KNOWN as u64) {
+        return Err(Errno::EINVAL);
+    }
+    // Only the 32 legacy flags and the two new ones; the exit signal has its own field, so the
+    // low byte (but CLONE_NEWTIME) and CLONE_DETACHED are refused.
+    if flags & !(0xffff_ffff | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0
+        || flags & (CLONE_DETACHED | (CSIGNAL & !CLONE_NEWTIME)) != 0
+        || flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND) == CLONE_SIGHAND | CLONE_CLEAR_SIGHAND
+        || (flags & (fork::CLONE_THREAD | CLONE_PARENT) != 0 && exit_signal != 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    // A stack is a range: both or neither; the child starts at its top.
+    let stack_top = match (stack, stack_size) {
+        (0, 0) => 0,
+        (0, _) | (_, 0) => return Err(Errno::EINVAL),
+        (s, n) => match s.checked_add(n) {
+            Some(top) if top <= hal::mem::USER_END => top,
+            _ => return Err(Errno::EINVAL),
+        },
+    };
+    // What Tine does not have yet.
+    if flags & (CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND | CLONE_NEWTIME) != 0 {
+        log::info!("clone3: flags {flags:#x} not supported yet");
+        return Err(Errno::EINVAL);
+    }
+    if set_tid != 0 {
+        return Err(Errno::EPERM);
+    }
+    let args = CloneArgs {
+        flags: flags | exit_signal,
+        stack: stack_top,
+        parent_tid,
+        child_tid,
+        tls,
+    };
+    Ok(u64::from(fork::clone(t, args)?))
+}
+
+/// set_robust_list(head, len): remember the calling thread's robust futex list.
+pub fn set_robust_list(_t: &mut Task, a: Args) -> Result {
+    if a.0[1] != crate::proc::futex::ROBUST_HEAD_LEN {
+        return Err(Errno::EINVAL);
+    }
+    crate::sched::current()
+        .robust_list
+        .store(a.0[0], Ordering::Release);
+    Ok(0)
+}
+
+/// get_robust_list(tid, head_ptr, len_ptr): the robust list head of a thread (0: the caller).
+/// Another process's thread needs the caller to be privileged, or its real uid and gid to
+/// match the target's real, effective and saved ids (ptrace's "real credentials" rule without
+/// the dumpable check).
+pub fn get_robust_list(t: &mut Task, a: Args) -> Result {
+    let (tid, head_ptr, len_ptr) = (a.i32(0), a.0[1], a.0[2]);
+    let head = if tid == 0 {
+        crate::sched::current().robust_list.load(Ordering::Acquire)
+    } else {
+        let tid = u32::try_from(tid).map_err(|_| Errno::ESRCH)?;
+        let p = proc::lookup(tid).ok_or(Errno::ESRCH)?;
+        let thread = p.thread(tid).ok_or(Errno::ESRCH)?;
+        if !Arc::ptr_eq(&p, &t.proc) {
+            let me = t.proc.creds.lock().clone();
+            let them = p.creds.lock().clone();
+            let same = [them.uid, them.euid, them.suid]
+                .iter()
+                .all(|&u| u == me.uid)
+                && [them.gid, them.egid, them.sgid]
+                    .iter()
+                    .all(|&g| g == me.gid);
+            if !me.privileged() && !same {
+                return Err(Errno::EPERM);
+            }
+        }
+        thread.robust_list.load(Ordering::Acquire)
+    };
+    t.write_u64(len_ptr, crate::proc::futex::ROBUST_HEAD_LEN)?;
+    t.write_u64(head_ptr, head)?;
+    Ok(0)
 }
 
 /// Read a NULL-terminated array of string pointers (argv or envp) with Linux's limits.
@@ -116,18 +260,40 @@ pub fn futex(t: &mut Task, a: Args) -> Result {
             now.saturating_add(ns)
         }))
     };
+    let private = op & PRIVATE != 0;
+    let aligned = || {
+        if addr.is_multiple_of(4) {
+            Ok(())
+        } else {
+            Err(Errno::EINVAL)
+        }
+    };
     match cmd {
-        fx::FUTEX_WAIT => fx::wait(t, addr, val, deadline(false)?, fx::BITSET_ANY),
-        fx::FUTEX_WAIT_BITSET => fx::wait(t, addr, val, deadline(true)?, val3),
-        fx::FUTEX_WAKE => Ok(fx::wake(t.proc.pid, addr, val, fx::BITSET_ANY)),
+        fx::FUTEX_WAIT => fx::wait(t, addr, val, deadline(false)?, fx::BITSET_ANY, private),
+        fx::FUTEX_WAIT_BITSET => fx::wait(t, addr, val, deadline(true)?, val3, private),
+        fx::FUTEX_WAKE => {
+            aligned()?;
+            Ok(fx::wake(fx::key(t, addr, private), val, fx::BITSET_ANY))
+        }
         fx::FUTEX_WAKE_BITSET => {
+            aligned()?;
             if val3 == 0 {
                 return Err(Errno::EINVAL);
             }
-            Ok(fx::wake(t.proc.pid, addr, val, val3))
+            Ok(fx::wake(fx::key(t, addr, private), val, val3))
         }
-        fx::FUTEX_REQUEUE => fx::requeue(t, addr, val, timeout as u32, addr2, None),
-        fx::FUTEX_CMP_REQUEUE => fx::requeue(t, addr, val, timeout as u32, addr2, Some(val3)),
+        fx::FUTEX_REQUEUE => {
+            aligned()?;
+            fx::requeue(t, addr, val, timeout as u32, addr2, None, private)
+        }
+        fx::FUTEX_CMP_REQUEUE => {
+            aligned()?;
+            fx::requeue(t, addr, val, timeout as u32, addr2, Some(val3), private)
+        }
+        fx::FUTEX_WAKE_OP => {
+            aligned()?;
+            fx::wake_op(t, addr, val, timeout as u32, addr2, val3, private)
+        }
         _ => Err(Errno::ENOSYS),
     }
 }
@@ -482,7 +648,12 @@ pub fn getrusage(t: &mut Task, a: Args) -> Result {
     let (user, sys, rss) = match a.i32(0) {
         0 | 1 => {
             let (u, s) = own_times(t);
-            let rss = t.proc.vm().lock().as_ref().map_or(0, |v| v.resident_pages()) as u64;
+            let rss = t
+                .proc
+                .vm()
+                .lock()
+                .as_ref()
+                .map_or(0, |v| v.resident_pages()) as u64;
             (
                 u,
                 s,
@@ -547,9 +718,16 @@ pub fn prctl(t: &mut Task, a: Args) -> Result {
             let s = t
                 .read_cstr(a.0[1], 4096)
                 .or_else(|_| t.read_user(a.0[1], &mut b).map(|_| b.to_vec()))?;
+            // comm is kept as text: bytes that are not UTF-8 become U+FFFD (three bytes
+            // each), so cut back to a character boundary (a plain truncate(15) panicked on
+            // such a name; found by the system-call fuzzer).
             let mut name =
                 alloc::string::String::from_utf8_lossy(&s[..s.len().min(15)]).into_owned();
-            name.truncate(15);
+            let mut end = name.len().min(15);
+            while !name.is_char_boundary(end) {
+                end -= 1;
+            }
+            name.truncate(end);
             *t.proc.comm.lock() = name;
             Ok(0)
         }

@@ -1,4 +1,5 @@
-//! System V shared memory: shmget, shmat, shmdt, shmctl (IPC_STAT, IPC_SET, IPC_RMID).
+//! System V shared memory: shmget, shmat, shmdt, shmctl (IPC_STAT, IPC_SET, IPC_RMID, and
+//! `ipcs`'s IPC_INFO, SHM_INFO, SHM_STAT and SHM_STAT_ANY, which walk segments by index).
 //!
 //! A segment's pages are a VM file object, like a memfd's: every attachment is a shared
 //! mapping of it, so fork shares attachments and the attach count is the object's number of
@@ -22,6 +23,10 @@ const IPC_EXCL: u32 = 0o2000;
 const IPC_RMID: u32 = 0;
 const IPC_SET: u32 = 1;
 const IPC_STAT: u32 = 2;
+const IPC_INFO: u32 = 3;
+const SHM_STAT: u32 = 13;
+const SHM_INFO: u32 = 14;
+const SHM_STAT_ANY: u32 = 15;
 const SHM_RDONLY: u32 = 0o10000;
 const SHM_RND: u32 = 0o20000;
 const SHM_REMAP: u32 = 0o40000;
@@ -231,6 +236,21 @@ pub fn shmdt(t: &mut Task, a: Args) -> Result {
     Ok(0)
 }
 
+/// Segments in the table (marked ones still attached too), for leak checks.
+pub fn segments() -> usize {
+    SHM.lock().segs.len()
+}
+
+/// The highest index in use (an id is `seq * SHMMNI + index`), 0 with no segment, as
+/// IPC_INFO and SHM_INFO return it.
+fn highest_index(tab: &Table) -> u64 {
+    tab.segs
+        .keys()
+        .map(|id| (id % SHMMNI as i32) as u64)
+        .max()
+        .unwrap_or(0)
+}
+
 /// Free segments marked by IPC_RMID that nothing maps any more.
 pub fn sweep() {
     let gone: alloc::vec::Vec<Segment> = {
@@ -250,37 +270,56 @@ pub fn shmctl(t: &mut Task, a: Args) -> Result {
     let (id, cmd, buf) = (a.i32(0), a.u32(1) & !0x100, a.0[2]);
     match cmd {
         IPC_STAT => {
-            let b = {
-                let tab = SHM.lock();
-                let s = tab.segs.get(&id).ok_or(Errno::EINVAL)?;
-                if !allowed(t, s, 4) {
-                    return Err(Errno::EACCES);
-                }
-                // struct shmid64_ds: ipc64_perm (48 bytes), segsz, atime, dtime, ctime,
-                // cpid, lpid, nattch, two unused words — 112 bytes.
-                let mut b = vec![0u8; 112];
-                let put32 =
-                    |b: &mut [u8], o: usize, v: u32| b[o..o + 4].copy_from_slice(&v.to_le_bytes());
-                let put64 =
-                    |b: &mut [u8], o: usize, v: u64| b[o..o + 8].copy_from_slice(&v.to_le_bytes());
-                put32(&mut b, 0, s.key as u32);
-                put32(&mut b, 4, s.uid);
-                put32(&mut b, 8, s.gid);
-                put32(&mut b, 12, s.cuid);
-                put32(&mut b, 16, s.cgid);
-                put32(&mut b, 20, s.mode);
-                b[24..26].copy_from_slice(&s.seq.to_le_bytes());
-                put64(&mut b, 48, s.size);
-                put64(&mut b, 56, s.atime as u64);
-                put64(&mut b, 64, s.dtime as u64);
-                put64(&mut b, 72, s.ctime as u64);
-                put32(&mut b, 80, s.cpid);
-                put32(&mut b, 84, s.lpid);
-                put64(&mut b, 88, u64::from(s.pages.users()));
-                b
-            };
-            t.write_user(buf, &b)?;
+            stat(t, id, buf, 4)?;
             Ok(0)
+        }
+        SHM_STAT | SHM_STAT_ANY => {
+            // `id` is an index here; the answer is the segment's id.
+            if id < 0 || id as usize >= SHMMNI {
+                return Err(Errno::EINVAL);
+            }
+            let full = SHM
+                .lock()
+                .segs
+                .keys()
+                .copied()
+                .find(|k| k % SHMMNI as i32 == id)
+                .ok_or(Errno::EINVAL)?;
+            stat(t, full, buf, if cmd == SHM_STAT { 4 } else { 0 })?;
+            Ok(full as u64)
+        }
+        IPC_INFO => {
+            // struct shminfo64: shmmax, shmmin, shmmni, shmseg, shmall, four unused words.
+            let mut b = [0u8; 72];
+            for (i, v) in [SHMMAX, 1, SHMMNI as u64, SHMMNI as u64, SHMMAX >> 12]
+                .into_iter()
+                .enumerate()
+            {
+                b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+            }
+            let top = highest_index(&SHM.lock());
+            t.write_user(buf, &b)?;
+            Ok(top)
+        }
+        SHM_INFO => {
+            // struct shm_info: used_ids (an int, padded), shm_tot, shm_rss, shm_swp,
+            // swap_attempts, swap_successes.
+            let (used, tot, rss, top) = {
+                let tab = SHM.lock();
+                let tot: u64 = tab.segs.values().map(|s| s.size.div_ceil(PAGE)).sum();
+                let rss: u64 = tab
+                    .segs
+                    .values()
+                    .map(|s| vfs::FileData::pages(&s.pages) as u64)
+                    .sum();
+                (tab.segs.len() as u32, tot, rss, highest_index(&tab))
+            };
+            let mut b = [0u8; 48];
+            b[0..4].copy_from_slice(&used.to_le_bytes());
+            b[8..16].copy_from_slice(&tot.to_le_bytes());
+            b[16..24].copy_from_slice(&rss.to_le_bytes());
+            t.write_user(buf, &b)?;
+            Ok(top)
         }
         IPC_SET => {
             let mut b = [0u8; 24];
@@ -320,4 +359,37 @@ pub fn shmctl(t: &mut Task, a: Args) -> Result {
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// Write `struct shmid64_ds` of segment `id` to `buf`; `want` is the access needed (4 for
+/// IPC_STAT and SHM_STAT, 0 for SHM_STAT_ANY).
+fn stat(t: &mut Task, id: i32, buf: u64, want: u32) -> core::result::Result<(), Errno> {
+    let b = {
+        let tab = SHM.lock();
+        let s = tab.segs.get(&id).ok_or(Errno::EINVAL)?;
+        if want != 0 && !allowed(t, s, want) {
+            return Err(Errno::EACCES);
+        }
+        // struct shmid64_ds: ipc64_perm (48 bytes), segsz, atime, dtime, ctime,
+        // cpid, lpid, nattch, two unused words — 112 bytes.
+        let mut b = vec![0u8; 112];
+        let put32 = |b: &mut [u8], o: usize, v: u32| b[o..o + 4].copy_from_slice(&v.to_le_bytes());
+        let put64 = |b: &mut [u8], o: usize, v: u64| b[o..o + 8].copy_from_slice(&v.to_le_bytes());
+        put32(&mut b, 0, s.key as u32);
+        put32(&mut b, 4, s.uid);
+        put32(&mut b, 8, s.gid);
+        put32(&mut b, 12, s.cuid);
+        put32(&mut b, 16, s.cgid);
+        put32(&mut b, 20, s.mode);
+        b[24..26].copy_from_slice(&s.seq.to_le_bytes());
+        put64(&mut b, 48, s.size);
+        put64(&mut b, 56, s.atime as u64);
+        put64(&mut b, 64, s.dtime as u64);
+        put64(&mut b, 72, s.ctime as u64);
+        put32(&mut b, 80, s.cpid);
+        put32(&mut b, 84, s.lpid);
+        put64(&mut b, 88, u64::from(s.pages.users()));
+        b
+    };
+    t.write_user(buf, &b)
 }

@@ -307,7 +307,7 @@ pub fn sigaltstack(t: &mut Task, a: Args) -> Result {
     const MINSIGSTKSZ: u64 = 2048;
     let (new, old) = (a.0[0], a.0[1]);
     let (sp, flags, size) = *t.proc.signals.altstack.lock();
-    let on = flags & SS_DISABLE == 0 && t.ctx.rsp > sp && t.ctx.rsp <= sp + size;
+    let on = crate::proc::signal::on_altstack(t.ctx.rsp, (sp, flags, size));
     if old != 0 {
         let mut b = [0u8; 24];
         b[0..8].copy_from_slice(&sp.to_le_bytes());
@@ -397,7 +397,8 @@ pub fn setitimer(t: &mut Task, a: Args) -> Result {
     if let Some((interval, value)) = set {
         match which {
             0 => {
-                let deadline = (value > 0).then(|| crate::time::monotonic_ns() + value);
+                let deadline =
+                    (value > 0).then(|| crate::time::monotonic_ns().saturating_add(value));
                 crate::proc::timer::set_alarm(&t.proc, deadline, interval);
             }
             _ => {

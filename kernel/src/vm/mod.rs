@@ -250,6 +250,21 @@ impl AddressSpace {
         self.pt.activate();
     }
 
+    /// Where a futex word at `addr` lives when it is in shared memory (`MAP_SHARED` anonymous,
+    /// file or SysV mappings): the memory object and the byte offset in it, the same for every
+    /// process mapping it at any address. `None` for private memory or no mapping.
+    pub fn shared_key(&self, addr: u64) -> Option<(u64, u64)> {
+        with_vm(|vm| {
+            let a = vm.area_at(self.space, addr)?;
+            a.shared.then(|| {
+                (
+                    u64::from(a.object.index()),
+                    a.page_index(addr) * PAGE + addr % PAGE,
+                )
+            })
+        })
+    }
+
     /// Physical address of the page table's root (what CR3 holds while this space runs).
     pub fn root(&self) -> u64 {
         self.pt.root()
@@ -692,4 +707,14 @@ impl Drop for VmFile {
     fn drop(&mut self) {
         with_vm(|vm| vm.release_file(self.obj));
     }
+}
+
+/// Live memory objects (for leak checks: /proc/tine/vm).
+pub fn live_objects() -> usize {
+    with_vm(|vm| vm.live_objects())
+}
+
+/// Live address spaces (for leak checks: /proc/tine/vm).
+pub fn live_spaces() -> usize {
+    with_vm(|vm| vm.live_spaces())
 }

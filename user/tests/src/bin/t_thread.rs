@@ -1,12 +1,17 @@
 //! t_thread: threads as Linux runs them — std::thread (clone with CLONE_VM|CLONE_THREAD, TLS,
 //! CLONE_CHILD_CLEARTID + futex wake for join), shared memory and a contended mutex (futex
 //! wait/wake), distinct thread ids in one process, a thread ending without ending the process,
-//! and exit_group from a thread ending all of them.
+//! and exit_group from a thread ending all of them; robust futex lists: set_robust_list and
+//! get_robust_list (EINVAL, ESRCH, EFAULT, EPERM for another uid, another thread's head), and
+//! robust pthread mutexes whose owner died — a thread that returned holding one, a waiter
+//! blocked on it when the owner exits, and a process-shared one in a MAP_SHARED page whose
+//! owner process ended with _exit or SIGKILL (there only the kernel's walk of the robust list
+//! marks the word): EOWNERDEAD, pthread_mutex_consistent, and the mutex usable again.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use usertests::{Report, reap};
+use usertests::{Report, reap, sc};
 
 fn gettid() -> i64 {
     // SAFETY: no arguments.
@@ -83,6 +88,8 @@ fn main() {
         Ok(Some(7)),
     );
     signals(&mut r);
+    robust_syscalls(&mut r);
+    robust_mutexes(&mut r);
     r.finish()
 }
 
@@ -192,4 +199,267 @@ fn signals(r: &mut Report) {
         (ran, by as i64),
         (1, wtid),
     );
+}
+
+fn get_robust(tid: i64) -> (Result<libc::c_long, libc::c_int>, u64, u64) {
+    let (mut head, mut len) = (0u64, 0u64);
+    let r = sc!(
+        libc::SYS_get_robust_list,
+        tid,
+        &mut head as *mut u64,
+        &mut len as *mut u64
+    );
+    (r, head, len)
+}
+
+/// set_robust_list/get_robust_list on this thread, another thread and another process.
+fn robust_syscalls(r: &mut Report) {
+    let (got, orig, len) = get_robust(0);
+    r.eq("get_robust_list_self", (got, len), (Ok(0), 24));
+    // An empty list: next points back at the head.
+    let mut head = Box::new([0u64; 3]);
+    head[0] = head.as_ptr() as u64;
+    let hp = head.as_ptr() as u64;
+    r.err(
+        "set_robust_list_len_23_einval",
+        sc!(libc::SYS_set_robust_list, hp, 23),
+        libc::EINVAL,
+    );
+    r.err(
+        "set_robust_list_len_25_einval",
+        sc!(libc::SYS_set_robust_list, hp, 25),
+        libc::EINVAL,
+    );
+    r.eq(
+        "set_robust_list",
+        sc!(libc::SYS_set_robust_list, hp, 24),
+        Ok(0),
+    );
+    r.eq(
+        "get_robust_list_returns_the_head",
+        get_robust(0),
+        (Ok(0), hp, 24),
+    );
+    r.eq(
+        "get_robust_list_by_own_tid",
+        get_robust(gettid()),
+        (Ok(0), hp, 24),
+    );
+    let mut len = 0u64;
+    r.err(
+        "get_robust_list_bad_pointer_efault",
+        sc!(libc::SYS_get_robust_list, 0, 8usize, &mut len as *mut u64),
+        libc::EFAULT,
+    );
+    r.err(
+        "get_robust_list_no_such_tid_esrch",
+        get_robust(i64::from(i32::MAX)).0,
+        libc::ESRCH,
+    );
+    r.err(
+        "get_robust_list_negative_tid_esrch",
+        get_robust(-1).0,
+        libc::ESRCH,
+    );
+    // Back to what libc registered (it keeps its robust mutexes there).
+    let _ = sc!(libc::SYS_set_robust_list, orig, 24);
+    drop(head);
+
+    // Another thread's head, by its tid, while it is alive.
+    use std::sync::atomic::AtomicBool;
+    let tid = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let (t2, d2) = (tid.clone(), done.clone());
+    let worker = std::thread::spawn(move || {
+        let (_, mine, _) = get_robust(0);
+        let mut h = Box::new([0u64; 3]);
+        h[0] = h.as_ptr() as u64;
+        let _ = sc!(libc::SYS_set_robust_list, h.as_ptr(), 24);
+        t2.store(gettid() as u64, Ordering::SeqCst);
+        while !d2.load(Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let _ = sc!(libc::SYS_set_robust_list, mine, 24);
+        h.as_ptr() as u64
+    });
+    while tid.load(Ordering::SeqCst) == 0 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let seen = get_robust(tid.load(Ordering::SeqCst) as i64);
+    done.store(true, Ordering::SeqCst);
+    let theirs = worker.join().unwrap_or(0);
+    r.eq(
+        "get_robust_list_of_another_thread",
+        seen,
+        (Ok(0), theirs, 24),
+    );
+
+    // Another uid may not look at our threads' lists; its own are fine.
+    // SAFETY: no arguments.
+    let parent = unsafe { libc::getpid() } as i64;
+    let child = usertests::spawn_steps(|| {
+        let mut s = usertests::Steps::new("t_thread robust uid child");
+        s.ok(
+            sc!(libc::SYS_setresuid, 65534, 65534, 65534),
+            "setresuid(65534)",
+        )?;
+        s.err(get_robust(parent).0, libc::EPERM, "get_robust_list(parent)")?;
+        // SAFETY: no arguments.
+        let me = unsafe { libc::getpid() } as i64;
+        s.ok(get_robust(me).0, "get_robust_list(self by pid)")?;
+        Ok(())
+    });
+    r.child_ok("get_robust_list_other_uid_eperm", child);
+}
+
+/// A robust mutex (process-shared in a MAP_SHARED page if `shared`), or null.
+fn robust_mutex(shared: bool) -> *mut libc::pthread_mutex_t {
+    let flags = if shared {
+        libc::MAP_SHARED
+    } else {
+        libc::MAP_PRIVATE
+    };
+    let m = usertests::map_anon(4096, libc::PROT_READ | libc::PROT_WRITE, flags)
+        .cast::<libc::pthread_mutex_t>();
+    if m.is_null() {
+        return m;
+    }
+    // SAFETY: the attribute object lives on this stack and is initialised before use; the
+    // mutex is in a fresh page that is never unmapped.
+    unsafe {
+        let mut attr: libc::pthread_mutexattr_t = std::mem::zeroed();
+        let mut rc = libc::pthread_mutexattr_init(&mut attr);
+        if rc == 0 {
+            rc = libc::pthread_mutexattr_setrobust(&mut attr, libc::PTHREAD_MUTEX_ROBUST);
+        }
+        if rc == 0 && shared {
+            rc = libc::pthread_mutexattr_setpshared(&mut attr, libc::PTHREAD_PROCESS_SHARED);
+        }
+        if rc == 0 {
+            rc = libc::pthread_mutex_init(m, &attr);
+        }
+        libc::pthread_mutexattr_destroy(&mut attr);
+        if rc != 0 {
+            usertests::diag(&format!("robust mutex set-up failed: {rc}"));
+            return std::ptr::null_mut();
+        }
+    }
+    m
+}
+
+/// pthread_mutex_timedlock with a 5 s limit: a robust mutex whose dead owner was never marked
+/// gives ETIMEDOUT instead of hanging the program.
+fn lock_5s(m: *mut libc::pthread_mutex_t) -> libc::c_int {
+    let mut t = usertests::ts(0);
+    // SAFETY: valid out-pointer; `m` is an initialised mutex that is never unmapped.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_REALTIME, &mut t);
+        t.tv_sec += 5;
+        libc::pthread_mutex_timedlock(m, &t)
+    }
+}
+
+/// After its owner died: lock gives EOWNERDEAD, pthread_mutex_consistent makes it usable.
+fn recover(r: &mut Report, what: &str, m: *mut libc::pthread_mutex_t, first: libc::c_int) {
+    r.eq(&format!("{what}_lock_eownerdead"), first, libc::EOWNERDEAD);
+    if first != libc::EOWNERDEAD {
+        // Not ours (a plain lock would wait for a dead owner forever).
+        r.fail(
+            &format!("{what}_consistent_unlock_lock"),
+            "the lock was not taken",
+        );
+        return;
+    }
+    // SAFETY: `m` is an initialised robust mutex this thread now holds (EOWNERDEAD) or not.
+    let steps = unsafe {
+        [
+            libc::pthread_mutex_consistent(m),
+            libc::pthread_mutex_unlock(m),
+            libc::pthread_mutex_lock(m),
+            libc::pthread_mutex_unlock(m),
+        ]
+    };
+    r.eq(&format!("{what}_consistent_unlock_lock"), steps, [0; 4]);
+}
+
+fn robust_mutexes(r: &mut Report) {
+    // A thread that returns holding the mutex.
+    let m = robust_mutex(false);
+    r.check("robust_mutex_init", !m.is_null(), || "see stderr".into());
+    if m.is_null() {
+        return;
+    }
+    let addr = m as usize;
+    // SAFETY: the mutex outlives the thread (it is never unmapped).
+    let t = std::thread::spawn(move || unsafe {
+        libc::pthread_mutex_lock(addr as *mut libc::pthread_mutex_t)
+    });
+    r.eq("robust_thread_locked", t.join().unwrap_or(-1), 0);
+    let first = lock_5s(m);
+    recover(r, "robust_thread_returned", m, first);
+
+    // A waiter blocked in pthread_mutex_lock when the owner thread exits (a fresh mutex: the
+    // first one may still be held if its owner's death went unnoticed).
+    let m = robust_mutex(false);
+    if m.is_null() {
+        r.fail("robust_waiter_owner_locked", "mutex set-up failed");
+        return;
+    }
+    let addr = m as usize;
+    use std::sync::atomic::AtomicBool;
+    let locked = Arc::new(AtomicBool::new(false));
+    let l2 = locked.clone();
+    // SAFETY: as above.
+    let t = std::thread::spawn(move || unsafe {
+        let rc = libc::pthread_mutex_lock(addr as *mut libc::pthread_mutex_t);
+        l2.store(true, Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        rc
+    });
+    while !locked.load(Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    // Blocks until the owner thread has exited.
+    let first = lock_5s(m);
+    r.eq("robust_waiter_owner_locked", t.join().unwrap_or(-1), 0);
+    recover(r, "robust_waiter", m, first);
+
+    // Process-shared: the owner is another process that ends holding the mutex.
+    for kill in [false, true] {
+        let what = if kill {
+            "robust_shared_owner_killed"
+        } else {
+            "robust_shared_owner_exited"
+        };
+        let m = robust_mutex(true);
+        if m.is_null() {
+            r.fail(what, "mutex set-up failed");
+            continue;
+        }
+        let child = usertests::spawn(|| {
+            // SAFETY: an initialised process-shared mutex in a shared page.
+            let rc = unsafe { libc::pthread_mutex_lock(m) };
+            if rc != 0 {
+                return 1;
+            }
+            if kill {
+                // SAFETY: ends this process with SIGKILL, holding the mutex.
+                unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                return 2;
+            }
+            0
+        });
+        let status = reap(child);
+        let ended = match status {
+            Ok(st) if kill => libc::WIFSIGNALED(st) && libc::WTERMSIG(st) == libc::SIGKILL,
+            Ok(st) => libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0,
+            Err(_) => false,
+        };
+        r.check(&format!("{what}_child_status"), ended, || {
+            format!("{status:?}")
+        });
+        let first = lock_5s(m);
+        recover(r, what, m, first);
+    }
 }
