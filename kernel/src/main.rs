@@ -12,6 +12,7 @@ extern crate alloc;
 mod banner;
 mod console;
 mod fs;
+mod invariants;
 mod klog;
 #[cfg(feature = "ktest")]
 mod ktest;

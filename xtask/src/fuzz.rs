@@ -57,6 +57,8 @@ pub struct Outcome {
     pub summary: Option<String>,
     /// The fuzzer's leak-check line.
     pub leak: Option<String>,
+    /// The fuzzer's line on the kernel's invariant checks (/proc/tine/check).
+    pub invariants: Option<String>,
     /// The fuzzer's verdict line.
     pub verdict: Option<String>,
     pub qemu_status: Option<i32>,
@@ -89,6 +91,15 @@ impl Outcome {
                 self.log.display()
             )),
             Some(_) => Ok(()),
+        }
+    }
+
+    /// Ok when the kernel's invariant checks held after the run.
+    pub fn invariants_hold(&self) -> Result<(), String> {
+        match &self.invariants {
+            Some(l) if l.starts_with("fuzz: invariants: ok") => Ok(()),
+            Some(l) => Err(l.clone()),
+            None => Err(format!("no invariants line (log {})", self.log.display())),
         }
     }
 
@@ -157,7 +168,7 @@ pub fn cmd_fuzz(args: &[String]) -> Result<(), String> {
         if o.release { " --release" } else { "" }
     );
     let out = run(&kernel, &o)?;
-    for line in [&out.summary, &out.leak, &out.verdict]
+    for line in [&out.summary, &out.leak, &out.invariants, &out.verdict]
         .into_iter()
         .flatten()
     {
@@ -168,7 +179,10 @@ pub fn cmd_fuzz(args: &[String]) -> Result<(), String> {
         out.wall.as_secs_f64(),
         out.log.display()
     );
-    let result = out.survived().and(out.no_leak());
+    let result = out
+        .survived()
+        .and(out.invariants_hold())
+        .and(out.no_leak());
     if let Err(e) = &result {
         println!("fuzz: FAILED with seed {:#x}: {e}", o.seed);
     }
@@ -254,6 +268,7 @@ pub fn run(kernel: &Path, o: &Opts) -> Result<Outcome, String> {
         panic,
         summary: find("fuzz: summary"),
         leak: find("fuzz: leak check"),
+        invariants: find("fuzz: invariants"),
         verdict,
         qemu_status: status,
         log,
@@ -278,7 +293,10 @@ pub fn test_case(kernel: &Path) -> Vec<(String, Result<(), String>)> {
             if let Err(e) = out.no_leak() {
                 println!("fuzz: leak check (not yet a test): {e}");
             }
-            vec![("fuzz::kernel_survives".into(), out.survived())]
+            vec![
+                ("fuzz::kernel_survives".into(), out.survived()),
+                ("fuzz::kernel_invariants".into(), out.invariants_hold()),
+            ]
         }
         Err(e) => vec![("fuzz::boot".into(), Err(e))],
     }

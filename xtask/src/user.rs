@@ -138,6 +138,11 @@ pub const CASES: &[Case] = &[
         env: &[],
         args: &[],
     },
+    Case {
+        program: "t_isolation",
+        env: &[],
+        args: &[],
+    },
 ];
 
 pub struct Built {
@@ -434,6 +439,7 @@ pub fn run_all(kernel: &Path) -> Vec<(String, Result<(), String>)> {
         }
     }
     let done = out.contains("=== all done");
+    results.push(("user::kernel_invariants".into(), invariants(&out)));
     results.extend(init_and_trace_checks(kernel));
     let mut labels: Vec<String> = CASES
         .iter()
@@ -451,6 +457,24 @@ pub fn run_all(kernel: &Path) -> Vec<(String, Result<(), String>)> {
         results.push((format!("user::{label}"), r));
     }
     results
+}
+
+/// The kernel's invariant checks (`/proc/tine/check`) as tinit printed them after every
+/// program had ended: each line must be `ok NAME`.
+fn invariants(out: &str) -> Result<(), String> {
+    let Some((_, rest)) = out.split_once("=== invariants\n") else {
+        return Err("tinit printed no invariant checks (log in target/tine/user.log)".into());
+    };
+    let block = rest.split("=== end invariants").next().unwrap_or("");
+    let lines: Vec<&str> = block.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let bad: Vec<&str> = lines.iter().copied().filter(|l| !l.starts_with("ok ")).collect();
+    if lines.is_empty() {
+        Err("no invariant lines".into())
+    } else if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(bad.join("\n"))
+    }
 }
 
 /// Boots with the glibc program as init: the syscall trace shows decoded calls of pid 1 and its

@@ -102,8 +102,9 @@ impl<P> Vm<P> {
         set.into_iter().map(|i| a.addr_of(i)).collect()
     }
 
-    /// Objects named by areas of `s` and by nothing else. Their windows in `s` are
-    /// disjoint (invariant 3), so a page outside every window of `s` is unreachable.
+    /// Objects named by areas of `s` and by nothing else: a page of theirs outside every
+    /// window of `s` is unreachable. (The windows of private areas are disjoint, invariant 3;
+    /// shared areas of a file object may overlap, e.g. one file mapped twice.)
     fn exclusive_objects(&self, s: SpaceId) -> BTreeSet<ObjId> {
         let mut count: BTreeMap<ObjId, u32> = BTreeMap::new();
         for a in self.areas(s) {
@@ -129,6 +130,9 @@ impl<P> Vm<P> {
         let keys = sp.overlapping(start, end);
         let exclusive = self.exclusive_objects(s);
         let mut out = Vec::new();
+        // Windows `(object, first, end)` of exclusive objects that left the space; their pages
+        // are freed once every area is cut (see below).
+        let mut doomed = Vec::new();
         for key in keys {
             let Some(a) = self.space(s).and_then(|sp| sp.areas.get(&key)).cloned() else {
                 continue;
@@ -142,13 +146,7 @@ impl<P> Vm<P> {
             out.extend(self.resident_addrs(&a, lo, hi));
             if exclusive.contains(&a.object) {
                 let ilo = a.page_index(lo);
-                let ihi = ilo + (hi - lo) / PAGE;
-                if let Some(o) = self.obj_mut(a.object) {
-                    let doomed: Vec<u64> = o.pages.range(ilo..ihi).map(|(k, _)| *k).collect();
-                    for k in doomed {
-                        o.pages.remove(&k);
-                    }
-                }
+                doomed.push((a.object, ilo, ilo + (hi - lo) / PAGE));
             }
             let Some(sp) = self.space_mut(s) else { break };
             if lo == a.start && hi == a.end {
@@ -178,6 +176,28 @@ impl<P> Vm<P> {
                 sp.areas.insert(hi, tail);
                 if let Some(o) = self.obj_mut(a.object) {
                     o.refs += 1;
+                }
+            }
+        }
+        // Free the removed windows' pages only now, after `out` lists every page of every
+        // removed piece, and keep those another remaining area of `s` still shows: with two
+        // shared mappings of one file (no longer referenced by the file itself) unmapping one
+        // must not free the pages of the other, which its page table still maps.
+        for (obj, ilo, ihi) in doomed {
+            let kept: Vec<(u64, u64)> = self
+                .areas(s)
+                .filter(|x| x.object == obj)
+                .map(|x| (x.offset, x.offset + x.pages()))
+                .collect();
+            if let Some(o) = self.obj_mut(obj) {
+                let gone: Vec<u64> = o
+                    .pages
+                    .range(ilo..ihi)
+                    .map(|(k, _)| *k)
+                    .filter(|k| !kept.iter().any(|&(l, h)| l <= *k && *k < h))
+                    .collect();
+                for k in gone {
+                    o.pages.remove(&k);
                 }
             }
         }
@@ -215,12 +235,11 @@ impl<P> Vm<P> {
         if at < end {
             return Err(Fault::MapErr);
         }
-        // Free target (the source itself may overlap it).
-        if sp
-            .overlapping(to, to_end)
-            .iter()
-            .any(|k| *k < from || *k >= end)
-        {
+        // Free target (the source itself may overlap it): nothing may be mapped in the parts
+        // of `[to, to_end)` outside `[from, end)`. (Looking at the areas' start keys is not
+        // enough: an area starting in the source may reach past it into the target.)
+        let taken = |lo: u64, hi: u64| lo < hi && !sp.overlapping(lo, hi).is_empty();
+        if taken(to, to_end.min(from)) || taken(to.max(end), to_end) {
             return Err(Fault::MapErr);
         }
         self.split_at(s, from)?;

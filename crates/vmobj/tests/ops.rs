@@ -559,3 +559,81 @@ fn chain_bound_holds_for_long_lived_lineages() {
     assert_eq!(peek(&vm, live[1], pg(0)), 19);
     assert_eq!(peek(&vm, live[0], pg(0)), 0);
 }
+
+/// Regression (found by the `vm` fuzz target, also `fuzz/corpus/vm/hand-move-onto-own-tail.bin`):
+/// `move_range` checked that the target was free by the start addresses of the areas
+/// overlapping it, so an area *starting* in the source but reaching into the target passed as
+/// "the source itself". Moving `[0, 2)` of a four-page area to `[2, 4)` then split the area and
+/// inserted the moved half over the other half, losing that area (and its object reference:
+/// `check()` reported "refcount does not match references").
+#[test]
+fn move_range_refuses_a_target_in_the_rest_of_its_own_area() {
+    let (mut vm, mut pages, s) = setup(Prot::RW, false, 4);
+    for i in 0..4 {
+        write(&mut vm, &mut pages, s, pg(i), i as u8 + 1).unwrap();
+    }
+    let before: Vec<_> = vm.areas(s).cloned().collect();
+    assert_eq!(vm.move_range(s, pg(0), pg(2), 2 * PAGE), Err(Fault::MapErr));
+    assert_eq!(vm.move_range(s, pg(0), pg(1), PAGE), Err(Fault::MapErr));
+    assert_eq!(vm.move_range(s, pg(2), pg(1), 2 * PAGE), Err(Fault::MapErr));
+    assert_eq!(vm.areas(s).cloned().collect::<Vec<_>>(), before);
+    vm.check().unwrap();
+    for i in 0..4 {
+        assert_eq!(peek(&vm, s, pg(i)), i as u8 + 1);
+    }
+    // Overlapping source and target are still fine when the rest of the target is free.
+    vm.move_range(s, pg(0), pg(2), 4 * PAGE).unwrap();
+    assert_eq!(spans(&vm, s), vec![(2, 6)]);
+    for i in 0..4 {
+        assert_eq!(peek(&vm, s, pg(i + 2)), i as u8 + 1);
+    }
+    vm.check().unwrap();
+}
+
+/// Regression (found with the `vm` fuzz target's corpus,
+/// `fuzz/corpus/vm/hand-file-mapped-twice-released.bin`): `unmap` frees the pages of an object
+/// that only the space's own areas name, assuming its windows in the space are disjoint. That
+/// holds for private areas, not for shared mappings of a file: map one file twice, let the file
+/// go (a memfd closed, an `IPC_RMID` segment), and unmapping one mapping freed the pages the
+/// other still showed — and still had in its page table. Unmapping both in one call also
+/// missed the second one's pages in the list of entries to clear.
+#[test]
+fn unmapping_one_of_two_mappings_of_a_released_file_keeps_the_other() {
+    let mut vm: Vm<TPage> = Vm::new();
+    let mut pages = TPages::default();
+    let f = vm.new_file(1).unwrap();
+    for i in 0..2 {
+        vm.file_page_mut(&mut pages, f, i).unwrap().data[0] = i as u8 + 1;
+    }
+    let s = vm.new_space();
+    vm.map_file(s, pg(0), pg(2), Prot::RW, true, f, 0).unwrap();
+    vm.map_file(s, pg(8), pg(10), Prot::RW, true, f, 0).unwrap();
+    let mapped = vm.fault(&mut pages, s, pg(8), false).unwrap().page.id;
+    vm.release_file(f);
+    assert_eq!(vm.unmap(s, pg(0), pg(2)), Ok(vec![pg(0), pg(1)]));
+    assert_eq!(vm.read(s, pg(8)).map(|p| p.id), Some(mapped));
+    assert_eq!(peek(&vm, s, pg(8)), 1);
+    assert_eq!(peek(&vm, s, pg(9)), 2);
+    assert_eq!(vm.file_pages(f), 2);
+    vm.check().unwrap();
+    vm.destroy(s);
+    assert_eq!(vm.live_objects(), 0);
+    assert_eq!(pages.alive(), 0);
+
+    // Both mappings in one unmap: every page of both is reported.
+    let f = vm.new_file(2).unwrap();
+    for i in 0..2 {
+        vm.file_page_mut(&mut pages, f, i).unwrap();
+    }
+    let s = vm.new_space();
+    vm.map_file(s, pg(0), pg(2), Prot::RW, true, f, 0).unwrap();
+    vm.map_file(s, pg(2), pg(4), Prot::RW, true, f, 0).unwrap();
+    vm.release_file(f);
+    assert_eq!(
+        vm.unmap(s, pg(0), pg(4)),
+        Ok(vec![pg(0), pg(1), pg(2), pg(3)])
+    );
+    vm.check().unwrap();
+    assert_eq!(vm.live_objects(), 0);
+    assert_eq!(pages.alive(), 0);
+}

@@ -33,6 +33,7 @@ const CMDLINE: u8 = 11;
 // Tine's own counters (not in Linux): /proc/tine/vm.
 const TINE_DIR: u8 = 12;
 const TINE_VM: u8 = 13;
+const TINE_CHECK: u8 = 14;
 // Per process.
 const PID_DIR: u8 = 20;
 const P_STAT: u8 = 21;
@@ -64,7 +65,7 @@ const TOP: &[(&[u8], u8)] = &[
     (b"version", VERSION),
 ];
 
-const TINE: &[(&[u8], u8)] = &[(b"vm", TINE_VM)];
+const TINE: &[(&[u8], u8)] = &[(b"vm", TINE_VM), (b"check", TINE_CHECK)];
 
 const PER_PID: &[(&[u8], u8)] = &[
     (b"cmdline", P_CMDLINE),
@@ -113,6 +114,30 @@ fn process(pid: u32) -> Result<alloc::sync::Arc<Process>> {
     process::lookup(pid)
         .filter(|p| p.pid == pid)
         .ok_or(Errno::ENOENT)
+}
+
+/// Linux's PTRACE_MODE_READ_FSCREDS rule for what shows another process's memory and files
+/// (`environ`, `maps`, the `exe`, `cwd`, `root` and `fd/N` links): the process itself, a caller
+/// whose fs ids equal the target's real, effective and saved ids, or root (CAP_SYS_PTRACE);
+/// anyone else gets EACCES. (Linux also refuses a non-dumpable target to callers without
+/// CAP_SYS_PTRACE; Tine keeps no dumpable flag.)
+fn may_inspect(caller: u32, pid: u32) -> Result<()> {
+    if caller == 0 || caller == pid {
+        return Ok(());
+    }
+    let me = process(caller)?.creds.lock().clone();
+    let them = process(pid)?.creds.lock().clone();
+    let same = [them.uid, them.euid, them.suid]
+        .iter()
+        .all(|&u| u == me.fsuid)
+        && [them.gid, them.egid, them.sgid]
+            .iter()
+            .all(|&g| g == me.fsgid);
+    if me.privileged() || same {
+        Ok(())
+    } else {
+        Err(Errno::EACCES)
+    }
 }
 
 fn parse_num(name: &[u8]) -> Option<u32> {
@@ -165,7 +190,7 @@ impl Ext for Procfs {
         match kind(node) {
             ROOT | PID_DIR => id(ROOT, 0, None),
             P_FD_LINK => id(P_FD, pid_of(node), None),
-            TINE_VM => id(TINE_DIR, 0, None),
+            TINE_VM | TINE_CHECK => id(TINE_DIR, 0, None),
             k if k >= PID_DIR => id(PID_DIR, pid_of(node), None),
             _ => id(ROOT, 0, None),
         }
@@ -233,6 +258,9 @@ impl Ext for Procfs {
 
     fn readlink(&self, vfs: &Vfs, _: u32, node: u64) -> Result<Vec<u8>> {
         let pid = pid_of(node);
+        if matches!(kind(node), P_CWD | P_ROOT | P_EXE | P_FD_LINK) {
+            may_inspect(self.caller, pid)?;
+        }
         match kind(node) {
             SELF if self.caller != 0 => Ok(format!("{}", self.caller).into_bytes()),
             THREAD_SELF if self.caller != 0 => {
@@ -367,6 +395,7 @@ pub fn content(vfs: &Vfs, node: u64, caller: u32) -> Result<Vec<u8>> {
             let _ = writeln!(s, "{}", hal::boot::info().map_or("", |i| i.cmdline));
         }
         TINE_VM => tine_vm(&mut s, vfs),
+        TINE_CHECK => s.push_str(&crate::invariants::report()),
         FILESYSTEMS => s.push_str("nodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n"),
         P_STAT => proc_stat(&mut s, &*process(pid)?, caller),
         P_STATUS => proc_status(&mut s, &*process(pid)?, caller),
@@ -376,8 +405,12 @@ pub fn content(vfs: &Vfs, node: u64, caller: u32) -> Result<Vec<u8>> {
             let _ = writeln!(s, "{size} {rss} 0 0 0 0 0");
         }
         P_CMDLINE => return Ok(process(pid)?.cmdline.lock().clone()),
-        P_ENVIRON => return Ok(process(pid)?.environ.lock().clone()),
+        P_ENVIRON => {
+            may_inspect(caller, pid)?;
+            return Ok(process(pid)?.environ.lock().clone());
+        }
         P_MAPS => {
+            may_inspect(caller, pid)?;
             let p = process(pid)?;
             let vm_cell = p.vm();
             let vm = vm_cell.lock();

@@ -184,6 +184,16 @@ pub fn pids() -> Vec<Pid> {
         .collect()
 }
 
+/// Every entry of the process table with what it names (None: the process is gone, which
+/// should never be seen), for the invariant checks.
+pub fn table_entries() -> Vec<(Pid, Option<Arc<Process>>)> {
+    TABLE
+        .lock()
+        .iter()
+        .map(|(id, w)| (*id, w.upgrade()))
+        .collect()
+}
+
 /// Entries of the process table: processes (zombies too) and the extra threads' ids.
 pub fn table_len() -> usize {
     TABLE.lock().len()

@@ -105,6 +105,37 @@ pub fn tick(from_user: bool) {
     }
 }
 
+/// Run-queue invariants: a queued thread is runnable (or running: woken before it switched
+/// away), never dead or asleep, and on no queue twice; each CPU's current thread is running.
+pub fn check_queues() -> Result<(), alloc::string::String> {
+    use alloc::format;
+    let mut seen = alloc::collections::BTreeSet::new();
+    for (i, cpu) in CPUS.iter().enumerate() {
+        let Some(cpu) = cpu.get() else { continue };
+        let queued: alloc::vec::Vec<Arc<Thread>> = cpu.queue.lock().iter().cloned().collect();
+        for t in queued {
+            if !seen.insert(Arc::as_ptr(&t) as usize) {
+                return Err(format!("thread {} queued twice", t.tid));
+            }
+            match t.state() {
+                State::Runnable | State::Running => {}
+                s => return Err(format!("thread {} queued on CPU {i} in state {s:?}", t.tid)),
+            }
+        }
+        let current = cpu.current.lock().clone();
+        if let Some(t) = current
+            && t.state() != State::Running
+        {
+            return Err(format!(
+                "CPU {i} runs thread {} in state {:?}",
+                t.tid,
+                t.state()
+            ));
+        }
+    }
+    Ok(())
+}
+
 static IDLE_NS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 static BUSY_NS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 

@@ -41,11 +41,21 @@ fn procfs(t: &Task) -> Procfs {
     Procfs { caller: t.proc.pid }
 }
 
+/// Linux's `access_ok`: the whole buffer, even an empty one, must lie in the user half. Checked
+/// before the file is touched, so a pipe keeps its data when the buffer is a kernel address.
+fn user_buffer(buf: u64, len: u64) -> core::result::Result<(), Errno> {
+    match buf.checked_add(len) {
+        Some(end) if end <= hal::mem::USER_END => Ok(()),
+        _ => Err(Errno::EFAULT),
+    }
+}
+
 /// Read from `f` at `pos` (None: the file offset, which moves) into user memory.
 pub fn read_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> Result {
     if !f.readable() {
         return Err(Errno::EBADF);
     }
+    user_buffer(buf, len)?;
     let len = len.min(MAX_RW) as usize;
     match &f.kind {
         FileKind::Dev(d) => {
@@ -161,6 +171,7 @@ pub fn write_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> R
     if !f.writable() {
         return Err(Errno::EBADF);
     }
+    user_buffer(buf, len)?;
     let len = len.min(MAX_RW) as usize;
     let mut tmp = vec![0u8; len.min(CHUNK)];
     match &f.kind {

@@ -610,8 +610,12 @@ pub fn total_object_pages() -> usize {
     with_vm(|vm| vm.total_pages())
 }
 
+/// The model's own invariant check (reference counts, shadow links, free lists, areas).
+pub fn check() -> Result<(), alloc::string::String> {
+    with_vm(|vm| vm.check()).map_err(alloc::string::String::from)
+}
+
 /// The longest shadow chain right now.
-#[cfg_attr(not(feature = "ktest"), allow(dead_code))]
 pub fn max_chain_len() -> usize {
     with_vm(|vm| vm.max_chain_len())
 }

@@ -715,7 +715,20 @@ fn main() {
             explain_leak(&o.dir);
         }
     }
+    // The kernel's own invariant checks (/proc/tine/check), now that everything has ended.
+    let inv = std::fs::read_to_string("/proc/tine/check").unwrap_or_default();
+    let broken: Vec<&str> = inv.lines().filter(|l| !l.starts_with("ok ")).collect();
+    if inv.is_empty() {
+        say!("fuzz: invariants: FAIL (no /proc/tine/check)");
+    } else if broken.is_empty() {
+        say!("fuzz: invariants: ok ({} checks)", inv.lines().count());
+    } else {
+        say!("fuzz: invariants: FAIL {}", broken.join("; "));
+    }
     let mut fail = Vec::new();
+    if inv.is_empty() || !broken.is_empty() {
+        fail.push("invariants".to_string());
+    }
     if !r.hung.is_empty() {
         fail.push(format!("hang: {}", r.hung.join("; ")));
     }
