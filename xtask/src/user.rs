@@ -466,8 +466,16 @@ fn invariants(out: &str) -> Result<(), String> {
         return Err("tinit printed no invariant checks (log in target/tine/user.log)".into());
     };
     let block = rest.split("=== end invariants").next().unwrap_or("");
-    let lines: Vec<&str> = block.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    let bad: Vec<&str> = lines.iter().copied().filter(|l| !l.starts_with("ok ")).collect();
+    let lines: Vec<&str> = block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let bad: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| !l.starts_with("ok "))
+        .collect();
     if lines.is_empty() {
         Err("no invariant lines".into())
     } else if bad.is_empty() {

@@ -7,9 +7,11 @@
 //! the kernel heap and kernel-stack slots to their high-water marks) the parent reads the
 //! kernel's counters from /proc/tine/vm, runs the real round, cleans up what workers may leave
 //! on purpose (their scratch directories, mounts inside them, System V segments), reads the
-//! counters again and compares: memory objects, their pages, address spaces, processes,
-//! kernel stacks, inodes and segments must be back exactly; free frames may only be short by
-//! what the kernel heap and the kernel-stack page tables grew.
+//! counters again (each time once the last threads of reaped processes are gone) and
+//! compares: memory objects and their pages (less the parent's own mappings and resident
+//! pages, which its C library's allocator moves), address spaces, processes, kernel stacks,
+//! inodes and segments must be back exactly; free frames may only be short by what the
+//! kernel heap and the kernel-stack page tables grew.
 //!
 //! Settings (arguments `--seed S --seconds N --calls N --workers N` or the environment
 //! `FUZZ_SEED`, `FUZZ_SECONDS`, `FUZZ_CALLS`, `FUZZ_WORKERS`, `FUZZ_WORKER` (run only that
@@ -114,24 +116,59 @@ fn opts() -> Result<Opts, String> {
     Ok(o)
 }
 
-/// The kernel's counters (/proc/tine/vm), MemFree, and this process's resident pages.
+/// The kernel's counters (/proc/tine/vm), MemFree, and this process's resident pages and
+/// mapped areas.
 #[derive(Clone, Default)]
 struct Counters {
     vm: Vec<(String, u64)>,
     mem_free_kb: u64,
     self_rss_kb: u64,
+    /// Lines of /proc/self/maps: this process's areas. Each anonymous mapping the C library's
+    /// allocator makes (musl's mallocng maps and unmaps groups as the heap's use changes) is an
+    /// area over a memory object of its own, so the `objects` count moves with it.
+    self_areas: u64,
+}
+
+/// The whole of a small file, read into `buf` with no heap allocation (so that reading the
+/// counters does not itself map or unmap allocator memory between the files it reads).
+fn read_raw<'a>(path: &std::ffi::CStr, buf: &'a mut [u8]) -> &'a [u8] {
+    // SAFETY: a NUL-terminated path.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return &[];
+    }
+    let mut len = 0;
+    while len < buf.len() {
+        // SAFETY: the unfilled tail of `buf`.
+        let n = unsafe { libc::read(fd, buf[len..].as_mut_ptr().cast(), buf.len() - len) };
+        if n <= 0 {
+            break;
+        }
+        len += n as usize;
+    }
+    // SAFETY: `fd` is ours.
+    unsafe { libc::close(fd) };
+    &buf[..len]
 }
 
 impl Counters {
+    /// All four files are read before anything is parsed or allocated, so the kernel's counts
+    /// and this process's own pages and areas are taken with the same memory mapped.
     fn read() -> Counters {
-        let text = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+        let mut bufs = [[0u8; 8192]; 4];
+        let [b_vm, b_mem, b_status, b_maps] = &mut bufs;
+        let vm = read_raw(c"/proc/tine/vm", b_vm);
+        let mem = read_raw(c"/proc/meminfo", b_mem);
+        let status = read_raw(c"/proc/self/status", b_status);
+        let maps = read_raw(c"/proc/self/maps", b_maps);
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let field = |t: &str, key: &str| {
             t.lines()
                 .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
                 .unwrap_or(0)
         };
-        let vm = text("/proc/tine/vm")
+        let vm = text(vm)
             .lines()
             .filter_map(|l| {
                 let (k, v) = l.split_once(' ')?;
@@ -140,9 +177,38 @@ impl Counters {
             .collect();
         Counters {
             vm,
-            mem_free_kb: field(&text("/proc/meminfo"), "MemFree:"),
-            self_rss_kb: field(&text("/proc/self/status"), "VmRSS:"),
+            mem_free_kb: field(&text(mem), "MemFree:"),
+            self_rss_kb: field(&text(status), "VmRSS:"),
+            self_areas: maps.iter().filter(|&&c| c == b'\n').count() as u64,
         }
+    }
+
+    /// The counters once the kernel is quiet. A process is reaped as soon as it is a zombie,
+    /// while its other threads may still be ending: their thread ids, kernel stacks and the
+    /// files their process holds (its working directory) go a moment later. So read until no
+    /// thread id is left over and two reads 20 ms apart agree, for at most 3 s; a real leak
+    /// does not go away, and the last read still shows it.
+    fn settled() -> Counters {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut last = Counters::read();
+        loop {
+            std::thread::sleep(Duration::from_millis(20));
+            let now = Counters::read();
+            let quiet = now.get("pid_table") == now.get("processes")
+                && now.foreign_objects() == last.foreign_objects()
+                && EXACT.iter().all(|k| now.get(k) == last.get(k));
+            if quiet || Instant::now() > deadline {
+                return now;
+            }
+            last = now;
+        }
+    }
+
+    /// Memory objects that are not this process's own mappings: `objects` less this
+    /// process's areas (see `self_areas`). The fuzzer's own heap may hold a group more or
+    /// less after a round; a kernel leak (a missed collapse, a lost object) still counts.
+    fn foreign_objects(&self) -> Option<i64> {
+        Some(self.get("objects")? as i64 - self.self_areas as i64)
     }
 
     fn get(&self, k: &str) -> Option<u64> {
@@ -153,9 +219,21 @@ impl Counters {
         let mut s: Vec<String> = self.vm.iter().map(|(k, v)| format!("{k}={v}")).collect();
         s.push(format!("MemFree={}kB", self.mem_free_kb));
         s.push(format!("self_rss={}kB", self.self_rss_kb));
+        s.push(format!("self_areas={}", self.self_areas));
         s.join(" ")
     }
 }
+
+/// The counters that must come back exactly (besides `objects`, see `foreign_objects`).
+const EXACT: [&str; 7] = [
+    "spaces",
+    "processes",
+    "pid_table",
+    "kstacks",
+    "inodes",
+    "file_pages",
+    "shm_segments",
+];
 
 /// Compare the counters; Err names every difference.
 fn leak_check(b: &Counters, a: &Counters) -> Result<(), String> {
@@ -164,16 +242,18 @@ fn leak_check(b: &Counters, a: &Counters) -> Result<(), String> {
     }
     let mut why = Vec::new();
     let rss_pages = |c: &Counters| c.self_rss_kb / 4;
-    for key in [
-        "objects",
-        "spaces",
-        "processes",
-        "pid_table",
-        "kstacks",
-        "inodes",
-        "file_pages",
-        "shm_segments",
-    ] {
+    // Objects: exact, but for this process's own areas (its allocator may hold a mapping
+    // more or less than before).
+    if b.foreign_objects() != a.foreign_objects() {
+        why.push(format!(
+            "objects {} -> {} (own areas {} -> {})",
+            b.get("objects").unwrap_or(0),
+            a.get("objects").unwrap_or(0),
+            b.self_areas,
+            a.self_areas
+        ));
+    }
+    for key in EXACT {
         let (x, y) = (b.get(key).unwrap_or(0), a.get(key).unwrap_or(0));
         if x != y {
             why.push(format!("{key} {x} -> {y}"));
@@ -258,7 +338,11 @@ fn round(ctl: &'static Ctl, o: &Opts, seed: u64, seconds: f64, calls: u64) -> Ro
     let mut live: Vec<Option<Live>> = (0..o.workers).map(|_| None).collect();
     let mut next = o.only.unwrap_or(0);
     let mut last_report = Instant::now();
-    let mut each_prev = if o.each { Some(Counters::read()) } else { None };
+    let mut each_prev = if o.each {
+        Some(Counters::settled())
+    } else {
+        None
+    };
     let budget_left = |r: &Round, next: u64| {
         let spent = ctl.total_calls() - calls0;
         now_s(t0) < seconds && spent < calls && o.only.is_none_or(|w| next == w && r.started == 0)
@@ -435,7 +519,7 @@ fn each_check(ctl: &Ctl, o: &Opts, index: u64, seed: u64, prev: &mut Option<Coun
         }
     }
     cleanup(&o.dir);
-    let now = Counters::read();
+    let now = Counters::settled();
     say!(
         "fuzz: each {index}: objects {:?} kstacks {:?} inodes {:?}",
         now.get("objects"),
@@ -443,21 +527,31 @@ fn each_check(ctl: &Ctl, o: &Opts, index: u64, seed: u64, prev: &mut Option<Coun
         now.get("inodes")
     );
     if let Some(p) = prev.as_ref() {
-        let changed: Vec<String> = [
-            "objects",
-            "spaces",
-            "processes",
-            "pid_table",
-            "kstacks",
-            "inodes",
-            "shm_segments",
-        ]
-        .iter()
-        .filter_map(|k| {
-            let (a, b) = (p.get(k)?, now.get(k)?);
-            (a != b).then(|| format!("{k} {a} -> {b}"))
-        })
-        .collect();
+        let mut changed: Vec<String> = Vec::new();
+        if p.foreign_objects() != now.foreign_objects() {
+            changed.push(format!(
+                "objects {:?} -> {:?} (own areas {} -> {})",
+                p.get("objects"),
+                now.get("objects"),
+                p.self_areas,
+                now.self_areas
+            ));
+        }
+        changed.extend(
+            [
+                "spaces",
+                "processes",
+                "pid_table",
+                "kstacks",
+                "inodes",
+                "shm_segments",
+            ]
+            .iter()
+            .filter_map(|k| {
+                let (a, b) = (p.get(k)?, now.get(k)?);
+                (a != b).then(|| format!("{k} {a} -> {b}"))
+            }),
+        );
         if !changed.is_empty() {
             let wseed = mix(seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
             say!(
@@ -674,15 +768,14 @@ fn main() {
             .collect();
         say!("fuzz: debug slots {v:x?}");
     }
-    let _ = Counters::read();
-    let before = Counters::read();
+    let before = Counters::settled();
     say!("fuzz: counters before: {}", before.line());
 
     let t1 = Instant::now();
     let r = round(ctl, &o, o.seed, o.seconds, o.calls);
     let elapsed = now_s(t1);
     cleanup(&o.dir);
-    let after = Counters::read();
+    let after = Counters::settled();
     say!("fuzz: counters after:  {}", after.line());
     let signals: Vec<String> = r
         .signaled
