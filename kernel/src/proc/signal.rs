@@ -356,6 +356,12 @@ pub fn send(p: &Process, info: SigInfo) {
     if sig != SIGKILL && ignored(p, sig) {
         return;
     }
+    // Init is protected as on Linux (SIGNAL_UNKILLABLE): a signal sent to pid 1 whose action is
+    // the default one is dropped, SIGKILL included; only faults (`force`) still kill it. Found
+    // by the system-call fuzzer: a worker's kill(1, 33) ended the whole run.
+    if p.pid == 1 && action(p, sig).handler == SIG_DFL {
+        return;
+    }
     {
         let mut list = p.signals.info.lock();
         // A standard signal is pending once; real-time signals queue (up to a limit).
