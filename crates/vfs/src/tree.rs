@@ -368,8 +368,14 @@ impl Vfs {
             };
             unnamed && i.opens == 0
         });
-        if dead
-            && let Some(i) = self.inodes.remove(&ino)
+        if dead {
+            self.remove_inode(ino);
+        }
+    }
+
+    /// Take an inode out of the table, with its file pages out of the page count.
+    fn remove_inode(&mut self, ino: u64) {
+        if let Some(i) = self.inodes.remove(&ino)
             && let Body::File { data, .. } = i.body
         {
             self.pages = self.pages.saturating_sub(data.pages());
@@ -1060,11 +1066,7 @@ impl Vfs {
             .map(|(&ino, _)| ino)
             .collect();
         for ino in gone {
-            if let Some(i) = self.inodes.remove(&ino)
-                && let Body::File { data, .. } = i.body
-            {
-                self.pages = self.pages.saturating_sub(data.pages());
-            }
+            self.remove_inode(ino);
         }
     }
 

@@ -117,23 +117,15 @@ fn process(pid: u32) -> Result<alloc::sync::Arc<Process>> {
 }
 
 /// Linux's PTRACE_MODE_READ_FSCREDS rule for what shows another process's memory and files
-/// (`environ`, `maps`, the `exe`, `cwd`, `root` and `fd/N` links): the process itself, a caller
-/// whose fs ids equal the target's real, effective and saved ids, or root (CAP_SYS_PTRACE);
-/// anyone else gets EACCES. (Linux also refuses a non-dumpable target to callers without
-/// CAP_SYS_PTRACE; Tine keeps no dumpable flag.)
+/// (`environ`, `maps`, the `exe`, `cwd`, `root` and `fd/N` links): the process itself, or a
+/// caller that `Creds::may_inspect` the target by its fs ids; anyone else gets EACCES.
 fn may_inspect(caller: u32, pid: u32) -> Result<()> {
     if caller == 0 || caller == pid {
         return Ok(());
     }
     let me = process(caller)?.creds.lock().clone();
     let them = process(pid)?.creds.lock().clone();
-    let same = [them.uid, them.euid, them.suid]
-        .iter()
-        .all(|&u| u == me.fsuid)
-        && [them.gid, them.egid, them.sgid]
-            .iter()
-            .all(|&g| g == me.fsgid);
-    if me.privileged() || same {
+    if me.may_inspect(&them, true) {
         Ok(())
     } else {
         Err(Errno::EACCES)

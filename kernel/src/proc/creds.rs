@@ -41,6 +41,22 @@ impl Creds {
         self.euid == 0
     }
 
+    /// Linux's ptrace access rule (PTRACE_MODE_READ) between two processes' credentials:
+    /// a privileged caller, or one whose ids equal all of the target's real, effective and
+    /// saved ids. `fs_ids` picks which of the caller's ids count: the file-system ids
+    /// (PTRACE_MODE_FSCREDS: /proc files) or the real ids (PTRACE_MODE_REALCREDS:
+    /// get_robust_list). Linux also refuses non-dumpable targets; Tine keeps no such flag.
+    pub fn may_inspect(&self, them: &Creds, fs_ids: bool) -> bool {
+        let (uid, gid) = if fs_ids {
+            (self.fsuid, self.fsgid)
+        } else {
+            (self.uid, self.gid)
+        };
+        self.privileged()
+            || ([them.uid, them.euid, them.suid].iter().all(|&u| u == uid)
+                && [them.gid, them.egid, them.sgid].iter().all(|&g| g == gid))
+    }
+
     fn may_set_uid(&self, id: u32) -> bool {
         self.privileged() || id == self.uid || id == self.euid || id == self.suid
     }

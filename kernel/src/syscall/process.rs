@@ -162,13 +162,7 @@ pub fn get_robust_list(t: &mut Task, a: Args) -> Result {
         if !Arc::ptr_eq(&p, &t.proc) {
             let me = t.proc.creds.lock().clone();
             let them = p.creds.lock().clone();
-            let same = [them.uid, them.euid, them.suid]
-                .iter()
-                .all(|&u| u == me.uid)
-                && [them.gid, them.egid, them.sgid]
-                    .iter()
-                    .all(|&g| g == me.gid);
-            if !me.privileged() && !same {
+            if !me.may_inspect(&them, false) {
                 return Err(Errno::EPERM);
             }
         }

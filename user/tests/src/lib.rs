@@ -507,6 +507,42 @@ pub fn busy_ms(ms: u64) -> u64 {
     }
 }
 
+/// Reads until `buf` is full or end of file (EINTR retried, another error ends it); returns
+/// the byte count.
+pub fn read_full(fd: c_int, buf: &mut [u8]) -> usize {
+    let mut got = 0;
+    while got < buf.len() {
+        match sc!(libc::SYS_read, fd, buf[got..].as_mut_ptr(), buf.len() - got) {
+            Ok(0) => break,
+            Ok(n) => got += n as usize,
+            Err(libc::EINTR) => continue,
+            Err(_) => break,
+        }
+    }
+    got
+}
+
+/// Mount procfs on /proc unless it is there already (Tine's test init does not mount it);
+/// a failure is reported on stderr under `program`'s name.
+pub fn mount_proc(program: &str) {
+    if std::fs::metadata("/proc/self/status").is_ok() {
+        return;
+    }
+    let dir = c"/proc";
+    let _ = sc!(libc::SYS_mkdir, dir.as_ptr(), 0o555);
+    let fs = c"proc";
+    if let Err(e) = sc!(
+        libc::SYS_mount,
+        fs.as_ptr(),
+        dir.as_ptr(),
+        fs.as_ptr(),
+        0,
+        0
+    ) {
+        diag(&format!("{program}: mount(proc, /proc): {}", errname(e)));
+    }
+}
+
 /// Returns the report when the effective uid is 0; otherwise reports the program as failed and
 /// exits (the root-only programs are meant to run as root, on the host and in Tine).
 pub fn require_root(r: Report) -> Report {

@@ -40,7 +40,10 @@ use core::arch::global_asm;
 use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU64, Ordering::SeqCst};
 
 use libc::{c_int, c_long, c_void, pid_t};
-use usertests::{Report, diag, errname, map_anon, reap, sc, show, show_status, sleep_ms, spawn};
+use usertests::{
+    Report, diag, errname, map_anon, mount_proc, read_full, reap, sc, show, show_status, sleep_ms,
+    spawn,
+};
 
 const PAGE: usize = 4096;
 const SEGV_MAPERR: i32 = 1;
@@ -130,20 +133,6 @@ fn write(fd: c_int, b: &[u8]) -> Result<c_long, c_int> {
     sc!(libc::SYS_write, fd, b.as_ptr(), b.len())
 }
 
-/// Reads until `buf` is full or end of file; returns the byte count.
-fn read_full(fd: c_int, buf: &mut [u8]) -> usize {
-    let mut got = 0;
-    while got < buf.len() {
-        match sc!(libc::SYS_read, fd, buf[got..].as_mut_ptr(), buf.len() - got) {
-            Ok(0) => break,
-            Ok(n) => got += n as usize,
-            Err(libc::EINTR) => continue,
-            Err(_) => break,
-        }
-    }
-    got
-}
-
 fn open(path: &std::ffi::CStr, flags: c_int) -> Result<c_int, c_int> {
     sc!(
         libc::SYS_openat,
@@ -173,25 +162,6 @@ fn read_file(path: &str) -> Result<Vec<u8>, c_int> {
     }
     close(fd);
     Ok(out)
-}
-
-fn mount_proc() {
-    if std::fs::metadata("/proc/self/status").is_ok() {
-        return;
-    }
-    let dir = c"/proc";
-    let _ = sc!(libc::SYS_mkdir, dir.as_ptr(), 0o555);
-    let fs = c"proc";
-    if let Err(e) = sc!(
-        libc::SYS_mount,
-        fs.as_ptr(),
-        dir.as_ptr(),
-        fs.as_ptr(),
-        0,
-        0
-    ) {
-        diag(&format!("t_isolation: mount(proc, /proc): {}", errname(e)));
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -753,7 +723,7 @@ fn readlink(path: &str) -> Result<c_long, c_int> {
 }
 
 fn other_users(r: &mut Report) {
-    mount_proc();
+    mount_proc("t_isolation");
     // SAFETY: getpid cannot fail.
     let parent = unsafe { libc::getpid() };
     let cmdline = read_file("/proc/self/cmdline");

@@ -26,8 +26,8 @@ use core::arch::{asm, global_asm};
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering::SeqCst};
 use libc::{c_int, c_long, pid_t};
 use usertests::{
-    Report, Steps, errname, errno, mono_ns, reap, require_root, sc, set_errno, show, show_status,
-    sleep_ms, spawn, spawn_steps, ts, ts_ns, waitpid,
+    Report, Steps, errname, errno, mono_ns, read_full, reap, require_root, sc, set_errno, show,
+    show_status, sleep_ms, spawn, spawn_steps, ts, ts_ns, waitpid,
 };
 
 const MS: u64 = 1_000_000;
@@ -385,20 +385,6 @@ fn close(fd: c_int) {
 
 fn write(fd: c_int, b: &[u8]) -> Result<c_long, c_int> {
     sc!(libc::SYS_write, fd, b.as_ptr(), b.len())
-}
-
-/// Reads until `buf` is full or end of file; returns the bytes read.
-fn read_full(fd: c_int, buf: &mut [u8]) -> usize {
-    let mut got = 0;
-    while got < buf.len() {
-        match sc!(libc::SYS_read, fd, buf[got..].as_mut_ptr(), buf.len() - got) {
-            Ok(0) => break,
-            Ok(n) => got += n as usize,
-            Err(libc::EINTR) => continue,
-            Err(_) => break,
-        }
-    }
-    got
 }
 
 /// pause() until killed.

@@ -45,7 +45,9 @@
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 
 use libc::{c_int, c_void};
-use usertests::{Report, Steps, diag, errname, reap, sc, show, show_status, spawn, spawn_steps};
+use usertests::{
+    Report, Steps, diag, errname, mount_proc, reap, sc, show, show_status, spawn, spawn_steps,
+};
 
 const PAGE: usize = 4096;
 const MIB: usize = 1 << 20;
@@ -204,25 +206,6 @@ static LOWEST_FREE_KB: AtomicU64 = AtomicU64::new(u64::MAX);
 fn sample() {
     if let Some(v) = mem_free_kb() {
         LOWEST_FREE_KB.fetch_min(v, SeqCst);
-    }
-}
-
-fn mount_proc() {
-    if std::fs::metadata("/proc/self/maps").is_ok() {
-        return;
-    }
-    let dir = c"/proc";
-    let _ = sc!(libc::SYS_mkdir, dir.as_ptr(), 0o555);
-    let fs = c"proc";
-    if let Err(e) = sc!(
-        libc::SYS_mount,
-        fs.as_ptr(),
-        dir.as_ptr(),
-        fs.as_ptr(),
-        0,
-        0
-    ) {
-        diag(&format!("t_vm: mount(proc, /proc): {}", errname(e)));
     }
 }
 
@@ -1087,7 +1070,7 @@ fn idle_spread_kb() -> u64 {
 
 fn main() {
     let mut r = Report::new("t_vm");
-    mount_proc();
+    mount_proc("t_vm");
     // Allocated before any hole is made (see maps_in).
     let mut buf = vec![0u8; 256 * 1024];
     let mut verdict = (false, false);

@@ -62,19 +62,7 @@ fn main() {
     // SAFETY: status points at a live int.
     while unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } > 0 {}
     // The kernel's invariant checks, now that every program has ended and been reaped.
-    if std::fs::metadata("/proc/tine").is_err() {
-        let _ = std::fs::create_dir_all("/proc");
-        // SAFETY: NUL-terminated literals; no data argument.
-        unsafe {
-            libc::mount(
-                c"proc".as_ptr(),
-                c"/proc".as_ptr(),
-                c"proc".as_ptr(),
-                0,
-                std::ptr::null(),
-            )
-        };
-    }
+    usertests::mount_proc("tinit");
     let inv = std::fs::read_to_string("/proc/tine/check")
         .unwrap_or_else(|e| format!("FAIL read: /proc/tine/check: {e}\n"));
     say(&format!("=== invariants\n{inv}=== end invariants\n"));
