@@ -826,3 +826,66 @@ fn unpack_survives_malformed_archives() {
     let _ = crate::unpack::unpack(&mut v, &evil, 1 << 20);
     assert!(v.inode_count() <= 3);
 }
+
+/// Storage whose page count can grow behind the tree's back, as a tmpfs file's VM object
+/// does when a write fault through a shared mapping fills a hole.
+struct Mapped {
+    inner: MemData,
+    mapped: bool,
+}
+
+static NEXT_IS_MAPPED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+static FAULTED_PAGES: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+fn mapped_storage() -> Option<alloc::boxed::Box<dyn FileData>> {
+    let mapped = NEXT_IS_MAPPED.swap(false, Ordering::Relaxed);
+    Some(alloc::boxed::Box::new(Mapped {
+        inner: MemData::default(),
+        mapped,
+    }))
+}
+
+impl FileData for Mapped {
+    fn read(&self, off: u64, out: &mut [u8]) {
+        self.inner.read(off, out)
+    }
+    fn write(&mut self, off: u64, src: &[u8], budget: usize) -> usize {
+        self.inner.write(off, src, budget)
+    }
+    fn truncate(&mut self, len: u64) {
+        self.inner.truncate(len)
+    }
+    fn pages(&self) -> usize {
+        let extra = if self.mapped {
+            FAULTED_PAGES.load(Ordering::Relaxed)
+        } else {
+            0
+        };
+        self.inner.pages() + extra
+    }
+}
+
+#[test]
+fn page_count_follows_pages_added_by_mapping_faults() {
+    let mut v = Vfs::with_storage(clock, mapped_storage);
+    mkfile(&mut v, b"/a", &[1u8; 8192]);
+    NEXT_IS_MAPPED.store(true, Ordering::Relaxed);
+    let b = mkfile(&mut v, b"/b", &[2u8; 100]);
+    assert_eq!(v.pages(), 3);
+    // Three pages of b filled by write faults; the tree learns of them at b's next change.
+    FAULTED_PAGES.store(3, Ordering::Relaxed);
+    v.truncate(b, 0).unwrap();
+    assert_eq!(
+        v.pages(),
+        2 + 3,
+        "a's two pages and the three b still holds"
+    );
+    v.write(b, 0, b"x").unwrap();
+    assert_eq!(v.pages(), 2 + 4);
+    v.unlink(v.root(), b"b", &Cred::ROOT).unwrap();
+    assert_eq!(
+        v.pages(),
+        2,
+        "removing b must not take a's pages off the count"
+    );
+}

@@ -44,6 +44,14 @@ struct Meta {
     ctime: Timespec,
 }
 
+/// A regular file's parts, borrowed together: storage, size, metadata, pages counted.
+type FileMut<'a> = (
+    &'a mut Box<dyn FileData>,
+    &'a mut u64,
+    &'a mut Meta,
+    &'a mut usize,
+);
+
 enum Body {
     Dir {
         entries: BTreeMap<Vec<u8>, u64>,
@@ -54,6 +62,11 @@ enum Body {
         /// Sparse: a page that was never written reads as zeros and costs nothing.
         data: Box<dyn FileData>,
         size: u64,
+        /// The pages this file adds to the file system's count. The storage can gain pages
+        /// the tree does not see (a write fault through a shared mapping), so each write,
+        /// truncation and removal re-reads `data.pages()` and moves the count by the
+        /// difference; subtracting what was never added made the count drift below zero.
+        counted: usize,
     },
     Symlink(Vec<u8>),
     Special,
@@ -207,7 +220,7 @@ impl Vfs {
                 let i = self.get(ino)?;
                 let m = &i.meta;
                 let (size, pages) = match &i.body {
-                    Body::File { data, size } => (*size, data.pages() as u64),
+                    Body::File { data, size, .. } => (*size, data.pages() as u64),
                     Body::Symlink(t) => (t.len() as u64, 0),
                     // tmpfs reports directories by their entry count, in "bytes" of 20 each.
                     Body::Dir { entries, .. } => ((entries.len() as u64 + 2) * 20, 0),
@@ -376,9 +389,9 @@ impl Vfs {
     /// Take an inode out of the table, with its file pages out of the page count.
     fn remove_inode(&mut self, ino: u64) {
         if let Some(i) = self.inodes.remove(&ino)
-            && let Body::File { data, .. } = i.body
+            && let Body::File { counted, .. } = i.body
         {
-            self.pages = self.pages.saturating_sub(data.pages());
+            self.pages = self.pages.saturating_sub(counted);
         }
     }
 
@@ -572,6 +585,7 @@ impl Vfs {
                 Body::File {
                     data: (self.new_data)().ok_or(Errno::ENOSPC)?,
                     size: 0,
+                    counted: 0,
                 },
             ),
             NewKind::Dir => (
@@ -886,11 +900,15 @@ impl Vfs {
 
     // ---- file data -----------------------------------------------------------------------
 
-    fn file_mut(&mut self, node: Node) -> Result<(&mut Box<dyn FileData>, &mut u64, &mut Meta)> {
+    fn file_mut(&mut self, node: Node) -> Result<FileMut<'_>> {
         let ino = mem_only(node, Errno::EINVAL)?;
         let i = self.get_mut(ino)?;
         match &mut i.body {
-            Body::File { data, size } => Ok((data, size, &mut i.meta)),
+            Body::File {
+                data,
+                size,
+                counted,
+            } => Ok((data, size, &mut i.meta, counted)),
             Body::Dir { .. } => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),
         }
@@ -908,7 +926,7 @@ impl Vfs {
     /// Read from offset `off`; returns the bytes copied (0 at or past the end).
     pub fn read(&mut self, node: Node, off: u64, out: &mut [u8]) -> Result<usize> {
         let now = self.now();
-        let (data, size, meta) = self.file_mut(node)?;
+        let (data, size, meta, _) = self.file_mut(node)?;
         if off >= *size {
             return Ok(0);
         }
@@ -933,10 +951,10 @@ impl Vfs {
         }
         let now = self.now();
         let budget = self.max_pages.saturating_sub(self.pages);
-        let (data, size, meta) = self.file_mut(node)?;
-        let before = data.pages();
+        let (data, size, meta, counted) = self.file_mut(node)?;
         let done = data.write(off, src, budget);
-        let added = data.pages().saturating_sub(before);
+        let (was, now_counted) = (*counted, data.pages());
+        *counted = now_counted;
         if done > 0 {
             *size = (*size).max(off + done as u64);
             meta.mtime = now;
@@ -948,7 +966,7 @@ impl Vfs {
                 meta.mode &= !S_ISGID;
             }
         }
-        self.pages += added;
+        self.pages = self.pages.saturating_sub(was) + now_counted;
         if done == 0 {
             return Err(Errno::ENOSPC);
         }
@@ -961,16 +979,16 @@ impl Vfs {
             return Err(Errno::EINVAL);
         }
         let now = self.now();
-        let (data, size, meta) = self.file_mut(node)?;
-        let before = data.pages();
+        let (data, size, meta, counted) = self.file_mut(node)?;
         data.truncate(len);
-        let freed = before.saturating_sub(data.pages());
+        let (was, now_counted) = (*counted, data.pages());
+        *counted = now_counted;
         if *size != len {
             *size = len;
             meta.mtime = now;
             meta.ctime = now;
         }
-        self.pages = self.pages.saturating_sub(freed);
+        self.pages = self.pages.saturating_sub(was) + now_counted;
         Ok(())
     }
 

@@ -15,8 +15,7 @@ impl<P> Vm<P> {
     /// The longest chain of any area (0 without areas).
     pub fn max_chain_len(&self) -> usize {
         self.spaces
-            .iter()
-            .flatten()
+            .values()
             .flat_map(|sp| sp.areas.values())
             .map(|a| self.chain_len(a.object))
             .max()
@@ -64,17 +63,17 @@ impl<P> Vm<P> {
 
     /// Pages owned by all live objects.
     pub fn total_pages(&self) -> usize {
-        self.objs.iter().flatten().map(|o| o.pages.len()).sum()
+        self.objs.values().map(|o| o.pages.len()).sum()
     }
 
     /// Number of live objects in the arena.
     pub fn live_objects(&self) -> usize {
-        self.objs.iter().flatten().count()
+        self.objs.count()
     }
 
     /// Number of live address spaces.
     pub fn live_spaces(&self) -> usize {
-        self.spaces.iter().flatten().count()
+        self.spaces.count()
     }
 
     /// A view of object `id`, if live.
@@ -91,33 +90,16 @@ impl<P> Vm<P> {
     /// Verifies the invariants of the crate documentation. Never panics.
     pub fn check(&self) -> Result<(), &'static str> {
         let n = self.objs.len();
-        // Free lists are exact.
-        let mut seen = BTreeSet::new();
-        for &i in &self.free_objs {
-            if !matches!(self.objs.get(i as usize), Some(None)) || !seen.insert(i) {
-                return Err("object free list names a live or duplicate slot");
-            }
-        }
-        if seen.len() != n - self.live_objects() {
-            return Err("object free list misses an empty slot");
-        }
-        let mut seen = BTreeSet::new();
-        for &i in &self.free_spaces {
-            if !matches!(self.spaces.get(i as usize), Some(None)) || !seen.insert(i) {
-                return Err("space free list names a live or duplicate slot");
-            }
-        }
-        if seen.len() != self.spaces.len() - self.live_spaces() {
-            return Err("space free list misses an empty slot");
-        }
+        // Free sets are exact.
+        self.objs.check()?;
+        self.spaces.check()?;
 
         // Areas: sorted, non-overlapping, naming live objects; who names what.
         let mut area_refs = vec![0u64; n];
         let mut shared_use: Vec<Option<bool>> = vec![None; n];
         let mut private_owner: Vec<Option<usize>> = vec![None; n];
         let mut windows: Vec<(ObjId, u64, u64)> = Vec::new();
-        for (si, sp) in self.spaces.iter().enumerate() {
-            let Some(sp) = sp else { continue };
+        for (si, sp) in self.spaces.iter() {
             let mut prev_end = 0;
             for (k, a) in &sp.areas {
                 if *k != a.start
@@ -157,8 +139,7 @@ impl<P> Vm<P> {
 
         // Objects: references, shadow lists, kinds, collapse state.
         let mut above: Vec<Vec<ObjId>> = vec![Vec::new(); n];
-        for (i, o) in self.objs.iter().enumerate() {
-            let Some(o) = o else { continue };
+        for (i, o) in self.objs.iter() {
             if let Some(b) = o.below {
                 if self.obj(b).is_none() {
                     return Err("dangling below");
@@ -166,8 +147,7 @@ impl<P> Vm<P> {
                 above[b.0 as usize].push(ObjId(i as u32));
             }
         }
-        for (i, o) in self.objs.iter().enumerate() {
-            let Some(o) = o else { continue };
+        for (i, o) in self.objs.iter() {
             let mut expect = core::mem::take(&mut above[i]);
             if u64::from(o.refs) != area_refs[i] + expect.len() as u64 + u64::from(o.external) {
                 return Err("refcount does not match references");
@@ -200,9 +180,8 @@ impl<P> Vm<P> {
         }
 
         // Acyclic: every chain ends within the arena size.
-        for (i, o) in self.objs.iter().enumerate() {
-            if o.is_some()
-                && self.chain_len(ObjId(i as u32)) >= n
+        for (i, _) in self.objs.iter() {
+            if self.chain_len(ObjId(i as u32)) >= n
                 && self
                     .chain(ObjId(i as u32))
                     .last()
@@ -215,7 +194,7 @@ impl<P> Vm<P> {
         // Chain-length bound: chain_len(top) <= spaces reaching the chain's bottom (not
         // counting a file object at the bottom: a private file mapping starts at length 2).
         let mut reach: BTreeMap<ObjId, usize> = BTreeMap::new();
-        for sp in self.spaces.iter().flatten() {
+        for sp in self.spaces.values() {
             let mut mine = BTreeSet::new();
             for a in sp.areas.values() {
                 mine.extend(self.chain(a.object).map(|(id, _)| id));
@@ -224,7 +203,7 @@ impl<P> Vm<P> {
                 *reach.entry(id).or_default() += 1;
             }
         }
-        for sp in self.spaces.iter().flatten() {
+        for sp in self.spaces.values() {
             for a in sp.areas.values() {
                 let bottom = self.chain(a.object).last().map(|(id, _)| id);
                 let on_file = bottom

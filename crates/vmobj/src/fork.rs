@@ -81,10 +81,9 @@ impl<P> Vm<P> {
     /// their pages and collapsing objects left with a single shadow. Unknown ids are
     /// ignored.
     pub fn destroy(&mut self, s: SpaceId) {
-        let Some(sp) = self.spaces.get_mut(s.0 as usize).and_then(Option::take) else {
+        let Some(sp) = self.spaces.remove(s.0) else {
             return;
         };
-        self.free_spaces.push(s.0);
         for a in sp.areas.into_values() {
             self.drop_ref(a.object);
         }

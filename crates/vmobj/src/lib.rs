@@ -100,6 +100,7 @@
 
 extern crate alloc;
 
+mod arena;
 mod check;
 mod fault;
 mod file;
@@ -312,10 +313,8 @@ struct Space {
 
 /// All memory objects and address spaces.
 pub struct Vm<P> {
-    objs: Vec<Option<Obj<P>>>,
-    free_objs: Vec<u32>,
-    spaces: Vec<Option<Space>>,
-    free_spaces: Vec<u32>,
+    objs: arena::Arena<Obj<P>>,
+    spaces: arena::Arena<Space>,
 }
 
 impl<P> Default for Vm<P> {
@@ -328,10 +327,8 @@ impl<P> Vm<P> {
     /// An empty VM with no spaces and no objects.
     pub fn new() -> Self {
         Vm {
-            objs: Vec::new(),
-            free_objs: Vec::new(),
-            spaces: Vec::new(),
-            free_spaces: Vec::new(),
+            objs: arena::Arena::new(),
+            spaces: arena::Arena::new(),
         }
     }
 
@@ -348,10 +345,10 @@ impl<P> Vm<P> {
     }
 
     fn space(&self, s: SpaceId) -> Option<&Space> {
-        self.spaces.get(s.0 as usize).and_then(Option::as_ref)
+        self.spaces.get(s.0)
     }
 
     fn space_mut(&mut self, s: SpaceId) -> Option<&mut Space> {
-        self.spaces.get_mut(s.0 as usize).and_then(Option::as_mut)
+        self.spaces.get_mut(s.0)
     }
 }

@@ -31,11 +31,11 @@ impl<'a, P> Iterator for Chain<'a, P> {
 
 impl<P> Vm<P> {
     pub(crate) fn obj(&self, id: ObjId) -> Option<&Obj<P>> {
-        self.objs.get(id.0 as usize).and_then(Option::as_ref)
+        self.objs.get(id.0)
     }
 
     pub(crate) fn obj_mut(&mut self, id: ObjId) -> Option<&mut Obj<P>> {
-        self.objs.get_mut(id.0 as usize).and_then(Option::as_mut)
+        self.objs.get_mut(id.0)
     }
 
     /// The chain starting at `top`.
@@ -49,8 +49,7 @@ impl<P> Vm<P> {
 
     /// Whether `n` more objects fit in the arena (ids are `u32`).
     pub(crate) fn room_for(&self, n: usize) -> bool {
-        let unused = (u32::MAX as usize).saturating_sub(self.objs.len());
-        self.free_objs.len().saturating_add(unused) >= n
+        self.objs.room() >= n
     }
 
     /// Creates an object with `refs` references and registers it as a shadow of `below`.
@@ -69,22 +68,7 @@ impl<P> Vm<P> {
             above: Vec::new(),
             external: 0,
         };
-        let id = match self.free_objs.pop() {
-            Some(i) => match self.objs.get_mut(i as usize) {
-                Some(slot) if slot.is_none() => {
-                    *slot = Some(obj);
-                    i
-                }
-                // A corrupted free list; `check()` reports it.
-                _ => return Err(Fault::NoMemory),
-            },
-            None => {
-                let i = u32::try_from(self.objs.len()).map_err(|_| Fault::NoMemory)?;
-                self.objs.push(Some(obj));
-                i
-            }
-        };
-        let id = ObjId(id);
+        let id = ObjId(self.objs.insert(obj).ok_or(Fault::NoMemory)?);
         if let Some(b) = below.and_then(|b| self.obj_mut(b)) {
             b.above.push(id);
         }
@@ -93,9 +77,7 @@ impl<P> Vm<P> {
 
     /// Removes an object from the arena (its pages go with the returned value).
     fn take_obj(&mut self, id: ObjId) -> Option<Obj<P>> {
-        let o = self.objs.get_mut(id.0 as usize)?.take()?;
-        self.free_objs.push(id.0);
-        Some(o)
+        self.objs.remove(id.0)
     }
 
     /// The object holding page `idx` in the chain of `top`, and its depth (0 = top).

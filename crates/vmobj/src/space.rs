@@ -30,18 +30,9 @@ impl<P> Vm<P> {
         let sp = Space {
             areas: BTreeMap::new(),
         };
-        if let Some(i) = self.free_spaces.pop()
-            && let Some(slot) = self.spaces.get_mut(i as usize)
-            && slot.is_none()
-        {
-            *slot = Some(sp);
-            return SpaceId(i);
-        }
         // Space ids are `u32`; four billion live spaces cannot exist in practice, and the
         // id saturates rather than panicking.
-        let i = u32::try_from(self.spaces.len()).unwrap_or(u32::MAX);
-        self.spaces.push(Some(sp));
-        SpaceId(i)
+        SpaceId(self.spaces.insert(sp).unwrap_or(u32::MAX))
     }
 
     /// Maps fresh zero-filled anonymous memory at `[start, end)` (page aligned, non-empty).

@@ -423,6 +423,7 @@ impl Process {
             Arc::new(SpinLock::new(FdTable::default())),
         );
         drop(fds);
+        timer::exit(self);
         if self.pid == 1 {
             init_exited(status);
         }

@@ -38,6 +38,22 @@ struct Timer {
 
 static TIMERS: SpinLock<Vec<Timer>> = SpinLock::new(Vec::new());
 
+/// Give memory back once the list has shrunk well below its capacity: a process that made
+/// its 1024 POSIX timers and ended would otherwise leave the list's high-water mark (80 KiB
+/// per thousand timers) allocated for good.
+fn trim(list: &mut Vec<Timer>) {
+    if list.capacity() > 16 && list.len() < list.capacity() / 4 {
+        list.shrink_to(list.len() * 2);
+    }
+}
+
+/// The process is exiting: its timers go with it (a zombie's alarm must not fire).
+pub fn exit(p: &Arc<Process>) {
+    let mut list = TIMERS.lock();
+    list.retain(|t| t.pid != p.pid && t.proc.strong_count() > 0);
+    trim(&mut list);
+}
+
 fn mine(t: &Timer, p: &Arc<Process>) -> bool {
     t.pid == p.pid && t.proc.upgrade().is_some_and(|x| Arc::ptr_eq(&x, p))
 }
@@ -184,14 +200,15 @@ pub fn delete(p: &Arc<Process>, id: i32) -> bool {
     let mut list = TIMERS.lock();
     let before = list.len();
     list.retain(|t| !(mine(t, p) && matches!(t.kind, Kind::Posix { id: i, .. } if i == id)));
+    trim(&mut list);
     list.len() != before
 }
 
 /// execve deletes the POSIX timers (ITIMER_REAL survives, as on Linux).
 pub fn exec(p: &Arc<Process>) {
-    TIMERS
-        .lock()
-        .retain(|t| !(t.pid == p.pid && matches!(t.kind, Kind::Posix { .. })));
+    let mut list = TIMERS.lock();
+    list.retain(|t| !(t.pid == p.pid && matches!(t.kind, Kind::Posix { .. })));
+    trim(&mut list);
 }
 
 /// From the timer tick: fire what is due.
