@@ -16,6 +16,7 @@ pub fn run() -> Vec<(&'static str, Result<(), String>)> {
         ("frames", hal::mem::frames::check().map_err(String::from)),
         ("vm_objects", crate::vm::check()),
         ("frames_vs_objects", frames_vs_objects()),
+        ("page_tables", page_tables()),
         ("process_tree", process_tree()),
         ("run_queues", crate::sched::check_queues()),
     ]
@@ -30,6 +31,26 @@ fn frames_vs_objects() -> Result<(), String> {
             "memory objects hold {pages} pages but only {} frames are in use",
             f.total - f.free
         ));
+    }
+    Ok(())
+}
+
+/// Every user page-table entry of every live address space maps what the memory model says
+/// (see `AddressSpace::check_table`). Consistent at any moment, not only when quiet: the
+/// model and the tables change together under the process's `vm` lock, so the fuzzer reads
+/// this during its round too.
+fn page_tables() -> Result<(), String> {
+    let mut seen = alloc::collections::BTreeSet::new();
+    for p in crate::proc::all() {
+        let cell = p.vm();
+        let vm = cell.lock();
+        let Some(space) = vm.as_ref() else { continue };
+        if !seen.insert(space.root()) {
+            continue;
+        }
+        space
+            .check_table()
+            .map_err(|e| format!("process {}: {e}", p.pid))?;
     }
     Ok(())
 }

@@ -54,10 +54,13 @@ hal_context_switch:
     .size hal_context_switch, . - hal_context_switch
 
 // hal_context_exit(dying: *mut KernelContext, to: *const KernelContext): like a switch, but the
-// dying context's registers are not saved; only its running flag is cleared.
+// dying context's registers are not saved: its saved stack pointer becomes 0 (so a later
+// switch to it is caught, see `KernelContext::check_resumable`) and its running flag is
+// cleared.
     .global hal_context_exit
     .type hal_context_exit, @function
 hal_context_exit:
+    mov qword ptr [rdi], 0
     mov byte ptr [rdi + 8], 0
     mov rsp, [rsi]
     pop r15
@@ -126,6 +129,38 @@ impl KernelContext {
 
     pub fn is_running(&self) -> bool {
         self.running.load(Ordering::Acquire)
+    }
+
+    /// Whether a switch to this context can resume it: it has not exited (`exit_to` zeroes
+    /// the saved stack pointer), the saved pointer lies in its own stack, and the frame there
+    /// still returns into kernel text. A context that fails this would be resumed on garbage
+    /// (a zeroed frame jumps to address 0), so the scheduler checks first and says which
+    /// thread it is. Only meaningful for a context that is not running.
+    pub fn check_resumable(&self) -> Result<(), &'static str> {
+        if self.is_running() {
+            return Ok(());
+        }
+        // SAFETY: a context that is not running has its `rsp` written only by a CPU that
+        // switched away from it, which finished before clearing `running` (Acquire above).
+        let rsp = unsafe { *self.rsp.get() };
+        if rsp == 0 {
+            return Err("it has exited");
+        }
+        let Some((bottom, top)) = self.stack_bounds() else {
+            return Ok(());
+        };
+        // Six saved registers, then the return address.
+        if rsp < bottom || rsp + 56 > top {
+            return Err("its saved stack pointer is outside its stack");
+        }
+        // SAFETY: [rsp, rsp + 56) lies within this context's mapped stack (checked above),
+        // and nothing runs on it while it is not running.
+        let ret = unsafe { ((rsp + 48) as *const u64).read_volatile() };
+        let text = crate::mem::image::text_start()..crate::mem::image::text_end();
+        if !text.contains(&ret) {
+            return Err("the frame saved on its stack was overwritten");
+        }
+        Ok(())
     }
 
     /// Stack bounds (bottom, top) of a context that owns its stack.

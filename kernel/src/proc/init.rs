@@ -34,11 +34,7 @@ pub fn start(cmdline: &Cmdline<'_>) {
     };
     let weak = alloc::sync::Arc::downgrade(&proc);
     crate::sched::current().set_resume_hook(move || {
-        if let Some(p) = weak.upgrade()
-            && let Some(vm) = p.vm().lock().as_ref()
-        {
-            vm.activate();
-        }
+        super::activate_space(&weak);
     });
     crate::sched::current()
         .owner

@@ -199,6 +199,22 @@ pub fn table_len() -> usize {
     TABLE.lock().len()
 }
 
+/// A user thread got the CPU back: load its process's page table. A process that has
+/// exited has none; then the kernel's table, not whichever table the previous thread left
+/// loaded: a thread still finishing a system call (woken after another thread's exit_group)
+/// would otherwise copy its results into another process's memory.
+pub(crate) fn activate_space(p: &Weak<Process>) {
+    let Some(p) = p.upgrade() else {
+        return hal::mem::paging::kernel_table_activate();
+    };
+    let cell = p.vm();
+    let vm = cell.lock();
+    match vm.as_ref() {
+        Some(space) => space.activate(),
+        None => hal::mem::paging::kernel_table_activate(),
+    }
+}
+
 /// The pid handed out last.
 pub fn last_pid() -> Pid {
     LAST_PID.load(Ordering::Relaxed)

@@ -364,11 +364,7 @@ pub fn spawn_user_thread(
     );
     drop(registry);
     thread.set_resume_hook(move || {
-        if let Some(p) = weak.upgrade()
-            && let Some(vm) = p.vm().lock().as_ref()
-        {
-            vm.activate();
-        }
+        super::activate_space(&weak);
     });
     if start {
         thread.start();

@@ -191,12 +191,28 @@ pub fn schedule() {
     } else {
         next.set_state(State::Running);
         *cpu.current.lock() = Some(next.clone());
+        resumable(&next);
         hal::context::switch(prev.context(), next.context());
         // Back on `prev`, possibly much later.
         finish_switch();
     }
     if irq {
         hal::arch::enable_interrupts();
+    }
+}
+
+/// Stop with the thread's name before resuming a context that would run on garbage (an
+/// exited thread still queued, or a sleeping thread whose stack was overwritten): the
+/// alternative is a jump to whatever the stack holds, which names nobody.
+fn resumable(t: &Thread) {
+    if let Err(why) = t.context().check_resumable() {
+        panic!(
+            "scheduler: cannot resume thread {} ({}, owner pid {}, state {:?}): {why}",
+            t.tid,
+            t.name,
+            t.owner.load(Ordering::Relaxed),
+            t.state()
+        );
     }
 }
 
@@ -230,6 +246,7 @@ pub fn exit_current() -> ! {
     }
     cpu.idle.set_state(State::Running);
     *cpu.current.lock() = Some(cpu.idle.clone());
+    resumable(&cpu.idle);
     hal::context::exit_to(cpu.idle.context())
 }
 

@@ -166,3 +166,17 @@ ktest!(
         assert!(s.m.try_lock().is_some());
     }
 );
+
+ktest!(
+    fn a_thread_that_exited_cannot_be_resumed() {
+        let fresh = Thread::create("fresh", || {}).expect("create");
+        assert_eq!(fresh.context().check_resumable(), Ok(()));
+        let t = Thread::spawn("short", || {}).expect("spawn");
+        t.join();
+        // Its CPU may still be leaving it (on SMP): wait until it is not running.
+        while t.context().is_running() {
+            super::yield_now();
+        }
+        assert_eq!(t.context().check_resumable(), Err("it has exited"));
+    }
+);

@@ -21,8 +21,7 @@ pub enum State {
 
 pub struct Thread {
     pub tid: u32,
-    /// For diagnostics (the kernel debugger and /proc task views to come).
-    #[allow(dead_code)]
+    /// For diagnostics (the scheduler's panics; the kernel debugger and /proc task views).
     pub name: String,
     ctx: KernelContext,
     state: SpinLock<State>,

@@ -270,6 +270,40 @@ impl AddressSpace {
         self.pt.root()
     }
 
+    /// Every present entry of this space's page table agrees with the model: it maps the
+    /// frame the model resolves its address to, and it is writable only where the model lets
+    /// this space write that frame in place. An entry that names any other frame is how a
+    /// freed frame stays reachable from user space (the way a use-after-free of a frame
+    /// becomes a corrupted kernel stack or page table), so this is checked during fuzz runs.
+    pub fn check_table(&self) -> Result<(), alloc::string::String> {
+        use alloc::format;
+        with_vm(|vm| {
+            let mut bad = None;
+            self.pt.user_leaves(&mut |va, pa, writable, size| {
+                if bad.is_some() {
+                    return;
+                }
+                if size != hal::mem::paging::PageSize::Size4K {
+                    bad = Some(format!("{va:#x}: a large user page"));
+                    return;
+                }
+                let seen = vm.read(self.space, va).map(Frame::pa);
+                if seen != Some(pa) {
+                    bad = Some(format!(
+                        "{va:#x} maps frame {pa:#x} but the model has {seen:#x?}"
+                    ));
+                    return;
+                }
+                if writable && vm.page_mut(self.space, va).map(|f| f.pa()) != Some(pa) {
+                    bad = Some(format!(
+                        "{va:#x} is writable but frame {pa:#x} is not this space's to write"
+                    ));
+                }
+            });
+            bad.map_or(Ok(()), Err)
+        })
+    }
+
     /// Pages present in memory and reachable from this space (VmRSS).
     pub fn resident_pages(&self) -> usize {
         with_vm(|vm| vm.resident(self.space))
@@ -721,4 +755,46 @@ pub fn live_objects() -> usize {
 /// Live address spaces (for leak checks: /proc/tine/vm).
 pub fn live_spaces() -> usize {
     with_vm(|vm| vm.live_spaces())
+}
+
+#[cfg(feature = "ktest")]
+mod tests {
+    use super::*;
+    use hal::ktest;
+
+    const RW: Prot = Prot {
+        read: true,
+        write: true,
+        exec: false,
+    };
+
+    ktest!(
+        fn page_table_check_finds_entries_the_model_does_not_back() {
+            let mut s = AddressSpace::new().expect("space");
+            s.add_region(0x40_0000, 0x40_2000, RW).expect("region");
+            assert!(s.handle_fault(0x40_0000, true, false));
+            s.check_table().expect("consistent after a write fault");
+            // A frame the model does not hold, mapped behind its back: what a page freed
+            // while a table entry still named it looks like.
+            let stray = Frame::alloc_zeroed().expect("frame");
+            s.pt.map_user(0x40_1000, &stray, flags(RW, true))
+                .expect("map");
+            let err = s.check_table().expect_err("a stray entry");
+            assert!(err.contains("0x401000"), "{err}");
+            let _ = s.pt.unmap_user(0x40_1000);
+            s.check_table().expect("consistent again");
+            // After fork the child sees the parent's page read-only; a writable entry for it
+            // would let the child write into memory the parent still uses.
+            let mut child = s.fork().expect("fork");
+            assert!(child.handle_fault(0x40_0000, false, false));
+            child.check_table().expect("a read-only view is right");
+            child
+                .pt
+                .protect_user(0x40_0000, flags(RW, true))
+                .expect("protect");
+            let err = child.check_table().expect_err("a writable shared page");
+            assert!(err.contains("writable"), "{err}");
+            s.check_table().expect("the parent is untouched");
+        }
+    );
 }

@@ -305,6 +305,8 @@ struct Round {
     strays: u64,
     hung: Vec<String>,
     calls: u64,
+    /// The first failure of a kernel check read while the workers ran (see `MIDRUN`).
+    broken: Option<String>,
 }
 
 struct Live {
@@ -321,6 +323,24 @@ fn now_s(t0: Instant) -> f64 {
     t0.elapsed().as_secs_f64()
 }
 
+/// The kernel checks that hold at any moment, not only when the system is quiet: frame
+/// and object bookkeeping, and every page-table entry against the memory model (a stale
+/// entry is a frame user space can still write after it was freed).
+const MIDRUN: [&str; 4] = ["frames", "vm_objects", "frames_vs_objects", "page_tables"];
+
+/// Read /proc/tine/check while workers run; Some(why) if one of the `MIDRUN` checks failed.
+/// Nothing to say where the file does not exist (Linux).
+fn midrun_check() -> Option<String> {
+    let inv = std::fs::read_to_string("/proc/tine/check").ok()?;
+    let broken: Vec<&str> = inv
+        .lines()
+        .filter(|l| {
+            l.starts_with("FAIL ") && MIDRUN.iter().any(|n| l[5..].starts_with(&format!("{n}:")))
+        })
+        .collect();
+    (!broken.is_empty()).then(|| broken.join("; "))
+}
+
 /// Run workers until the budget is spent, then make sure every process is gone.
 fn round(ctl: &'static Ctl, o: &Opts, seed: u64, seconds: f64, calls: u64) -> Round {
     let t0 = Instant::now();
@@ -334,7 +354,9 @@ fn round(ctl: &'static Ctl, o: &Opts, seed: u64, seconds: f64, calls: u64) -> Ro
         strays: 0,
         hung: Vec::new(),
         calls: 0,
+        broken: None,
     };
+    let mut last_check = Instant::now();
     let mut live: Vec<Option<Live>> = (0..o.workers).map(|_| None).collect();
     let mut next = o.only.unwrap_or(0);
     let mut last_report = Instant::now();
@@ -463,6 +485,13 @@ fn round(ctl: &'static Ctl, o: &Opts, seed: u64, seconds: f64, calls: u64) -> Ro
             }
         } else if live.iter().all(Option::is_none) {
             break;
+        }
+        if r.broken.is_none() && last_check.elapsed() > Duration::from_millis(500) {
+            last_check = Instant::now();
+            r.broken = midrun_check();
+            if let Some(b) = &r.broken {
+                say!("fuzz: invariants during the round: FAIL {b}");
+            }
         }
         if last_report.elapsed() > Duration::from_secs(5) {
             last_report = Instant::now();
@@ -821,6 +850,9 @@ fn main() {
     let mut fail = Vec::new();
     if inv.is_empty() || !broken.is_empty() {
         fail.push("invariants".to_string());
+    }
+    if let Some(b) = &r.broken {
+        fail.push(format!("invariants during the round: {b}"));
     }
     if !r.hung.is_empty() {
         fail.push(format!("hang: {}", r.hung.join("; ")));

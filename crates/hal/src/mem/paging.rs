@@ -405,6 +405,13 @@ impl PageTable {
         Ok(changed)
     }
 
+    /// Every present leaf of the user half, in address order: (virtual address, frame,
+    /// effective write right, page size). For invariant checks: the kernel compares each
+    /// entry with what its memory model says the address should map.
+    pub fn user_leaves(&self, f: &mut dyn FnMut(u64, u64, bool, PageSize)) {
+        leaves(self.root, 4, 0, true, f);
+    }
+
     /// Before a write fault at user address `va` is resolved: push the protection of any
     /// table entry on `va`'s path that lacks W (set by [`Self::write_protect_user_range`])
     /// down one level at a time — W is cleared on every present entry of the table below and
@@ -443,6 +450,34 @@ impl PageTable {
             self.flush(va);
         }
         changed
+    }
+}
+
+/// The leaves below a level-`level` table covering addresses from `base` (the top level: its
+/// user half only); `writable` is whether every entry above allows writing. Depth is at most 4.
+fn leaves(
+    table: u64,
+    level: usize,
+    base: u64,
+    writable: bool,
+    f: &mut dyn FnMut(u64, u64, bool, PageSize),
+) {
+    let span = 1u64 << (12 + 9 * (level - 1));
+    let n = if level == 4 { 256 } else { 512 };
+    for i in 0..n {
+        let e = entry(table, i);
+        if e & P == 0 {
+            continue;
+        }
+        let va = base + i as u64 * span;
+        let w = writable && e & W != 0;
+        if level == 1 {
+            f(va, e & ADDR_MASK, w, PageSize::Size4K);
+        } else if e & PS != 0 {
+            f(va, e & ADDR_MASK & !(span - 1), w, PageSize::Size2M);
+        } else {
+            leaves(e & ADDR_MASK, level - 1, va, w, f);
+        }
     }
 }
 
