@@ -115,6 +115,9 @@ pub struct Process {
     pub times: Times,
     /// Threads of this process that have not ended yet.
     pub live_threads: AtomicU32,
+    /// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are reparented here instead of
+    /// to init. Not inherited by children; execve keeps it.
+    pub child_subreaper: AtomicBool,
     /// Lock-free mirrors of locked state, read on every system call (the user thread's loop
     /// and `getppid`) where a lock round trip would cost more than the call itself. Each is
     /// written under the lock of the state it mirrors; the locked state stays the truth.
@@ -293,6 +296,7 @@ impl Process {
             vfork_wait: WaitQueue::new(),
             times: Times::default(),
             live_threads: AtomicU32::new(1),
+            child_subreaper: AtomicBool::new(false),
             fast: FastState::default(),
         });
         p.fast
@@ -459,17 +463,23 @@ impl Process {
             }
         }
         if !orphans.is_empty() {
-            match lookup(1) {
-                Some(init) => {
+            match self.reaper() {
+                Some(reaper) => {
                     for c in &orphans {
                         let mut parent = c.parent.lock();
-                        *parent = Arc::downgrade(&init);
-                        c.fast.ppid.store(init.pid, Ordering::Release);
+                        *parent = Arc::downgrade(&reaper);
+                        c.fast.ppid.store(reaper.pid, Ordering::Release);
                     }
-                    let any_zombie = orphans.iter().any(|c| c.is_zombie());
-                    init.children.lock().extend(orphans);
-                    if any_zombie {
-                        init.child_events.wake_all();
+                    let zombies: Vec<Arc<Process>> =
+                        orphans.iter().filter(|c| c.is_zombie()).cloned().collect();
+                    reaper.children.lock().extend(orphans);
+                    if !zombies.is_empty() {
+                        // As Linux does for a zombie it reparents: the new parent hears of
+                        // the death (init ignores SIGCHLD; a subreaper may wait for it).
+                        for z in &zombies {
+                            z.notify_parent_of_exit(&reaper);
+                        }
+                        reaper.child_events.wake_all();
                     }
                 }
                 None => drop(orphans),
@@ -478,27 +488,53 @@ impl Process {
         for (pgid, sid) in groups {
             signal::orphan_check(pgid, sid);
         }
-        match self.parent.lock().upgrade() {
+        let parent = self.parent.lock().upgrade();
+        match parent {
             Some(parent) => {
-                // SIGCHLD with what happened, as Linux sends it (the exit signal of clone).
-                let sig = self.exit_signal.load(Ordering::Relaxed);
-                if sig != 0 {
-                    let (code, st) = if abi::wait::if_signaled(status) {
-                        (signal::CLD_KILLED, abi::wait::term_sig(status))
-                    } else {
-                        (signal::CLD_EXITED, abi::wait::exit_status(status))
-                    };
-                    let mut info =
-                        signal::SigInfo::user(sig, code, self.pid, self.creds.lock().uid);
-                    info.status = st;
-                    signal::send(&parent, info);
-                }
+                self.notify_parent_of_exit(&parent);
                 parent.child_events.wake_all();
             }
             None => {
                 TABLE.lock().remove(&self.pid);
             }
         }
+    }
+
+    /// Send `parent` the exit signal of this zombie (SIGCHLD unless clone chose another,
+    /// none for 0) with what happened, as Linux does.
+    fn notify_parent_of_exit(&self, parent: &Arc<Process>) {
+        let ProcState::Zombie(status) = *self.state.lock() else {
+            return;
+        };
+        let sig = self.exit_signal.load(Ordering::Relaxed);
+        if sig == 0 {
+            return;
+        }
+        let (code, st) = if abi::wait::if_signaled(status) {
+            (signal::CLD_KILLED, abi::wait::term_sig(status))
+        } else {
+            (signal::CLD_EXITED, abi::wait::exit_status(status))
+        };
+        let mut info = signal::SigInfo::user(sig, code, self.pid, self.creds.lock().uid);
+        info.status = st;
+        signal::send(parent, info);
+    }
+
+    /// Who takes this process's children when it exits: the nearest living ancestor that
+    /// set PR_SET_CHILD_SUBREAPER, else init. The walk is bounded by PID_MAX steps.
+    fn reaper(&self) -> Option<Arc<Process>> {
+        let mut up = self.parent.lock().upgrade();
+        for _ in 0..PID_MAX {
+            let Some(a) = up else { break };
+            if a.pid == 1 {
+                return Some(a);
+            }
+            if a.child_subreaper.load(Ordering::Acquire) && !a.is_zombie() {
+                return Some(a);
+            }
+            up = a.parent.lock().upgrade();
+        }
+        lookup(1)
     }
 
     /// Remove a reaped zombie from the table (its parent already took it out of `children`).

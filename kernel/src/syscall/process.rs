@@ -705,6 +705,8 @@ pub fn arch_prctl(t: &mut Task, a: Args) -> Result {
 pub fn prctl(t: &mut Task, a: Args) -> Result {
     const PR_SET_NAME: u64 = 15;
     const PR_GET_NAME: u64 = 16;
+    const PR_SET_CHILD_SUBREAPER: u64 = 36;
+    const PR_GET_CHILD_SUBREAPER: u64 = 37;
     match a.0[0] {
         PR_SET_NAME => {
             let mut b = [0u8; 16];
@@ -723,6 +725,15 @@ pub fn prctl(t: &mut Task, a: Args) -> Result {
             }
             name.truncate(end);
             *t.proc.comm.lock() = name;
+            Ok(0)
+        }
+        PR_SET_CHILD_SUBREAPER => {
+            t.proc.child_subreaper.store(a.0[1] != 0, Ordering::Release);
+            Ok(0)
+        }
+        PR_GET_CHILD_SUBREAPER => {
+            let on = t.proc.child_subreaper.load(Ordering::Acquire);
+            t.write_user(a.0[1], &u32::from(on).to_ne_bytes())?;
             Ok(0)
         }
         PR_GET_NAME => {

@@ -168,5 +168,79 @@ fn main() {
         });
     }
     r.err("no_children_left", waitpid(-1, libc::WNOHANG), libc::ECHILD);
+    if subreaper {
+        subreaper_details(&mut r);
+    }
     r.finish();
+}
+
+/// With the subreaper flag set: it reads back, a child does not inherit it, and a grandchild
+/// that died before its parent (a zombie when orphaned) comes to us, ready to be reaped.
+fn subreaper_details(r: &mut Report) {
+    let mut flag: c_int = -1;
+    let got = sc!(
+        libc::SYS_prctl,
+        libc::PR_GET_CHILD_SUBREAPER,
+        &mut flag as *mut c_int,
+        0,
+        0,
+        0
+    );
+    r.check("subreaper_reads_back", got.is_ok() && flag == 1, || {
+        format!("PR_GET_CHILD_SUBREAPER: {got:?}, flag {flag}")
+    });
+    let child = spawn(|| {
+        let mut f: c_int = -1;
+        let ok = sc!(
+            libc::SYS_prctl,
+            libc::PR_GET_CHILD_SUBREAPER,
+            &mut f as *mut c_int,
+            0,
+            0,
+            0
+        );
+        if ok.is_ok() && f == 0 { 0 } else { 1 }
+    });
+    let st = reap(child);
+    r.check("subreaper_not_inherited", st == Ok(0), || {
+        format!("child's PR_GET_CHILD_SUBREAPER: {}", usertests::show(&st))
+    });
+    // M forks G, which exits 9 at once; M waits until G is a zombie (WNOWAIT leaves it
+    // unreaped), then exits. The zombie G is ours now.
+    let middle = spawn(|| {
+        let g = spawn(|| 9);
+        if g < 0 {
+            return 11;
+        }
+        // SAFETY: siginfo_t is plain data, for which all zeros is a valid value.
+        let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
+        // SAFETY: info is a live siginfo_t.
+        let w = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                g as u32,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if w == 0 { 0 } else { 12 }
+    });
+    let mst = reap(middle);
+    let got = waitpid(-1, 0);
+    r.check(
+        "zombie_grandchild_comes_to_subreaper",
+        mst == Ok(0)
+            && matches!(got, Ok((_, st)) if libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 9),
+        || {
+            format!(
+                "middle {}, then waitpid(-1): {got:?}",
+                usertests::show(&mst)
+            )
+        },
+    );
+    r.err(
+        "no_children_left_after_zombie",
+        waitpid(-1, libc::WNOHANG),
+        libc::ECHILD,
+    );
 }
