@@ -237,6 +237,30 @@ fn interactive(kernel: &Path) -> Vec<(String, Result<(), String>)> {
     results
 }
 
+/// Boot a 128 MiB guest whose init is the shell script `init` (as `/NAME-init`), wait up to
+/// `secs` for it to power off, keep the console in target/tine/NAME.log and return it.
+fn small_guest(kernel: &Path, name: &str, init: &str, secs: u64) -> Result<String, String> {
+    let init_name = format!("{name}-init");
+    let tools = crate::rootfs::build_init()?;
+    let image = crate::rootfs::build(
+        &tools,
+        &[(init_name.as_str(), init.as_bytes(), 0o755)],
+        &format!("{name}.cpio"),
+    )?;
+    let mut cfg = Config::new(kernel.to_path_buf());
+    cfg.append = format!("console=ttyS0 panic=-1 loglevel=4 rdinit=/{init_name}");
+    cfg.initrd = Some(image);
+    cfg.mem = "128M".into();
+    let mut s = Session::start(&cfg)?;
+    let code = s.wait_exit(Duration::from_secs(secs));
+    let out = s.output();
+    let _ = std::fs::write(crate::root().join(format!("target/tine/{name}.log")), &out);
+    if code != Some(0) {
+        return Err(format!("QEMU status {code:?}; log in target/tine/{name}.log"));
+    }
+    Ok(out)
+}
+
 /// Memory exhaustion: in a 128 MiB guest an awk program doubling a string until memory runs
 /// out is killed (SIGKILL, status 137), its parent shell carries on, and the free memory comes
 /// back (within 2 MiB of the kernel heap's growth).
@@ -253,24 +277,7 @@ echo \"memory back $(( after + 2048 >= before ))\"
 echo 'parent alive'
 poweroff -f
 ";
-    let run = || -> Result<String, String> {
-        let init = crate::rootfs::build_init()?;
-        let image =
-            crate::rootfs::build(&init, &[("oom-init", INIT.as_bytes(), 0o755)], "oom.cpio")?;
-        let mut cfg = Config::new(kernel.to_path_buf());
-        cfg.append = "console=ttyS0 panic=-1 loglevel=4 rdinit=/oom-init".into();
-        cfg.initrd = Some(image);
-        cfg.mem = "128M".into();
-        let mut s = Session::start(&cfg)?;
-        let code = s.wait_exit(Duration::from_secs(180));
-        let out = s.output();
-        let _ = std::fs::write(crate::root().join("target/tine/oom.log"), &out);
-        if code != Some(0) {
-            return Err(format!("QEMU status {code:?}; log in target/tine/oom.log"));
-        }
-        Ok(out)
-    };
-    let out = match run() {
+    let out = match small_guest(kernel, "oom", INIT, 180) {
         Ok(o) => o,
         Err(e) => return vec![("shell::oom_kills_the_eater".into(), Err(e))],
     };
@@ -296,8 +303,56 @@ poweroff -f
     ]
 }
 
+/// An unbounded fork bomb (no RLIMIT_NPROC) in a 128 MiB guest: `t_forkbomb` forks until
+/// memory runs out and checks fork fails with EAGAIN or ENOMEM, the system still answers,
+/// everything dies and is reaped, and the kernel's counters come back. Tine only, so it is
+/// not compared with Linux; each of its checks becomes a test.
+fn forkbomb(kernel: &Path) -> Vec<(String, Result<(), String>)> {
+    const INIT: &str = "#!/bin/sh
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+/usr/libexec/tine/t_forkbomb
+echo \"forkbomb status $?\"
+poweroff -f
+";
+    let out = match small_guest(kernel, "forkbomb", INIT, 400) {
+        Ok(o) => o,
+        Err(e) => return vec![("shell::forkbomb".into(), Err(e))],
+    };
+    let mut results: Vec<(String, Result<(), String>)> = out
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_end_matches('\r');
+            if let Some(rest) = l.strip_prefix("ok t_forkbomb.") {
+                Some((format!("shell::forkbomb_{rest}"), Ok(())))
+            } else {
+                let rest = l.strip_prefix("not ok t_forkbomb.")?;
+                let (name, why) = rest.split_once(": ").unwrap_or((rest, ""));
+                Some((format!("shell::forkbomb_{name}"), Err(why.to_string())))
+            }
+        })
+        .collect();
+    let ended = out.contains("forkbomb status 0");
+    results.push((
+        "shell::forkbomb_program_passed".into(),
+        if ended {
+            Ok(())
+        } else {
+            Err("t_forkbomb did not exit 0 (log in target/tine/forkbomb.log)".into())
+        },
+    ));
+    results
+}
+
 /// Run the smoke script on both and compare section by section.
-pub fn run_all(kernel: &Path) -> Vec<(String, Result<(), String>)> {
+///
+/// `--filter shell::oom` or `--filter shell::forkbomb` runs only that guest.
+pub fn run_all(kernel: &Path, filter: Option<&str>) -> Vec<(String, Result<(), String>)> {
+    match filter {
+        Some("shell::oom") => return oom(kernel),
+        Some("shell::forkbomb") => return forkbomb(kernel),
+        _ => {}
+    }
     let script_path = crate::root().join(SCRIPT);
     let script = match std::fs::read(&script_path) {
         Ok(s) => s,
@@ -346,6 +401,7 @@ pub fn run_all(kernel: &Path) -> Vec<(String, Result<(), String>)> {
     }
     results.extend(interactive(kernel));
     results.extend(oom(kernel));
+    results.extend(forkbomb(kernel));
     results.push((
         "shell::finished_and_powered_off".into(),
         if t_ended && code == Some(0) {

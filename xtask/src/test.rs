@@ -104,7 +104,7 @@ pub fn cmd_test(args: &[String]) -> Result<(), String> {
         println!("== shell smoke test (busybox on host Linux vs Tine)");
         match kbuild::build(BuildOpts::default()) {
             Ok(k) => {
-                for (name, outcome) in crate::shell::run_all(&k) {
+                for (name, outcome) in crate::shell::run_all(&k, filter.as_deref()) {
                     r.record(&name, outcome);
                 }
             }

@@ -3,6 +3,7 @@
 //! the call, as in Weenix's do_fork. vfork additionally suspends the parent until the child
 //! calls execve or exits.
 
+use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
 use abi::errno::Errno;
@@ -78,6 +79,9 @@ fn clone_thread(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
         return Err(Errno::EINVAL);
     }
     check_tls(&args)?;
+    if crate::vm::too_short_to_fork() {
+        return Err(Errno::ENOMEM);
+    }
     let tid = super::alloc_tid(&task.proc)?;
     let mut ctx = task.ctx.try_clone().ok_or(Errno::ENOMEM)?;
     ctx.rax = 0;
@@ -141,6 +145,9 @@ pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
     }
     check_nproc(task)?;
     check_tls(&args)?;
+    if crate::vm::too_short_to_fork() {
+        return Err(Errno::ENOMEM);
+    }
     let child = if args.flags & CLONE_VM != 0 {
         // The same address space, not a copy: the child runs in the parent's memory (vfork's
         // child until it execs; a CLONE_VM process for as long as it lives).
@@ -162,6 +169,25 @@ pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
     if args.flags & CLONE_FILES != 0 {
         child.share_files(&task.proc);
     }
+    let pid = child.pid;
+    // Memory can run out from here on (the user context's FPU area, the kernel stack): then
+    // the child, which never ran, must leave the pid table and its parent's children again,
+    // or it would stay there forever, unkillable and never reaped (an unbounded fork bomb
+    // left hundreds of those; see t_forkbomb).
+    if let Err(e) = start_child(task, &args, &child) {
+        child.abandon();
+        return Err(e);
+    }
+    if args.flags & CLONE_VFORK != 0 {
+        task.proc
+            .vfork_wait
+            .wait_until(|| child.vfork_released.load(Ordering::SeqCst).then_some(()));
+    }
+    Ok(pid)
+}
+
+/// The rest of fork once the child process exists: its registers and its thread.
+fn start_child(task: &mut Task, args: &CloneArgs, child: &Arc<Process>) -> Result<(), Errno> {
     let mut ctx = task.ctx.try_clone().ok_or(Errno::ENOMEM)?;
     ctx.rax = 0;
     if args.stack != 0 {
@@ -186,12 +212,7 @@ pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
         0
     };
     spawn_user_thread(child.clone(), ctx, pid, clear, true)?;
-    if args.flags & CLONE_VFORK != 0 {
-        task.proc
-            .vfork_wait
-            .wait_until(|| child.vfork_released.load(Ordering::SeqCst).then_some(()));
-    }
-    Ok(pid)
+    Ok(())
 }
 
 /// RLIMIT_NPROC: an unprivileged user may not own more processes than the limit.

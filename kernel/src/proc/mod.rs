@@ -314,6 +314,31 @@ impl Process {
         Ok(p)
     }
 
+    /// Undo `new` for a child that never ran (fork failed after creating it): out of its
+    /// parent's children and the pid table, its memory and descriptors released.
+    pub fn abandon(self: &Arc<Process>) {
+        if let Some(parent) = self.parent.lock().upgrade() {
+            parent.children.lock().retain(|c| !Arc::ptr_eq(c, self));
+        }
+        {
+            let mut table = TABLE.lock();
+            if table
+                .get(&self.pid)
+                .is_some_and(|w| core::ptr::eq(w.as_ptr(), Arc::as_ptr(self)))
+            {
+                table.remove(&self.pid);
+            }
+        }
+        *self.state.lock() = ProcState::Zombie(0);
+        self.fast.zombie.store(true, Ordering::Release);
+        drop(self.set_vm(Arc::new(SpinLock::new(None))));
+        let fds = core::mem::replace(
+            &mut *self.files.lock(),
+            Arc::new(SpinLock::new(FdTable::default())),
+        );
+        drop(fds);
+    }
+
     /// Wake every thread of the process so blocked system calls notice a signal.
     pub fn wake_threads(&self) {
         let threads: Vec<Arc<crate::sched::Thread>> = self

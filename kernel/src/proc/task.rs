@@ -208,15 +208,41 @@ fn handle_exception(task: &mut Task, vector: u8, error_code: u64, cr2: u64) {
     super::signal::force(task, info);
 }
 
+/// The process the out-of-memory killer chose last, and when.
+static OOM_VICTIM: hal::sync::SpinLock<Option<(alloc::sync::Weak<Process>, u64)>> =
+    hal::sync::SpinLock::new(None);
+
 /// No frame for a page fault: kill the process with the most resident memory (not init), and
 /// let this one retry once the victim's memory is back; if this process is the biggest, or the
 /// memory does not come back, it is the one killed. The kernel itself never goes down for it.
+///
+/// One victim at a time: while the last one chosen is still dying (for up to a second),
+/// other faulting processes wait for its memory instead of each scanning every process again
+/// (with a thousand processes faulting at once, those scans were all the machine did).
 fn out_of_memory(task: &mut Task, cr2: u64) {
+    task.oom_retries += 1;
+    let now = crate::time::monotonic_ns();
+    let dying = {
+        let last = OOM_VICTIM.lock();
+        last.as_ref()
+            .filter(|(_, since)| now.saturating_sub(*since) < 1_000_000_000)
+            .and_then(|(v, _)| v.upgrade())
+            .filter(|v| !v.is_zombie())
+    };
+    if let Some(v) = dying
+        && v.pid != task.proc.pid
+        && task.oom_retries <= 100
+    {
+        crate::time::sleep_until(now + 10_000_000);
+        return;
+    }
     let victim = super::all()
         .into_iter()
         .filter(|p| p.pid != 1 && !p.is_zombie())
         .max_by_key(|p| p.vm().lock().as_ref().map_or(0, |v| v.resident_pages()));
-    task.oom_retries += 1;
+    if let Some(v) = &victim {
+        *OOM_VICTIM.lock() = Some((Arc::downgrade(v), now));
+    }
     match victim {
         Some(v) if v.pid != task.proc.pid && task.oom_retries <= 100 => {
             if task.oom_retries == 1 {

@@ -60,6 +60,17 @@ struct Frames;
 /// user memory runs out the kernel can still allocate while it picks a victim and cleans up.
 const KERNEL_RESERVE_FRAMES: u64 = 2048;
 
+/// Room fork leaves for the processes that already exist: below `KERNEL_RESERVE_FRAMES` plus
+/// this, a new process or thread is refused (ENOMEM) rather than created only to fault on
+/// its first page. Without it a fork bomb filled memory with kernel stacks until every
+/// process was stuck in the out-of-memory killer.
+const FORK_HEADROOM_FRAMES: u64 = 512;
+
+/// Whether memory is too short to create a process or thread (fork and clone say ENOMEM).
+pub fn too_short_to_fork() -> bool {
+    hal::mem::frames::stats().free <= KERNEL_RESERVE_FRAMES + FORK_HEADROOM_FRAMES
+}
+
 fn user_frame() -> Option<Frame> {
     if hal::mem::frames::stats().free <= KERNEL_RESERVE_FRAMES {
         return None;
@@ -498,6 +509,13 @@ impl AddressSpace {
 
     /// Resolve a user page fault at `addr`, saying why it could not be resolved.
     pub fn fault(&mut self, addr: u64, write: bool, exec: bool) -> FaultResult {
+        // Mapping may need page-table frames even when the page itself exists (a read of a
+        // page a parent holds): user page tables are user memory too, and must not drain
+        // the kernel's reserve (a fork bomb's lazily filled child tables took it to ten
+        // free frames).
+        if hal::mem::frames::stats().free <= KERNEL_RESERVE_FRAMES {
+            return FaultResult::OutOfMemory;
+        }
         let va = page_down(addr);
         let pt = &mut self.pt;
         with_vm(|vm| {

@@ -366,8 +366,6 @@ impl Steps {
     }
 }
 
-/// `fork(2)` through musl. Returns the child's pid in the parent, 0 in the child, `-errno` on
-/// failure.
 /// An anonymous mapping chosen by the kernel; null when mmap fails (errno says why).
 pub fn map_anon(len: usize, prot: c_int, flags: c_int) -> *mut u8 {
     // SAFETY: no address is requested, so nothing already mapped is replaced.
@@ -388,6 +386,8 @@ pub fn map_anon(len: usize, prot: c_int, flags: c_int) -> *mut u8 {
     }
 }
 
+/// `fork(2)` through musl. Returns the child's pid in the parent, 0 in the child, `-errno` on
+/// failure.
 pub fn fork() -> pid_t {
     // SAFETY: the programs are single-threaded, so the child may run arbitrary code.
     let pid = unsafe { libc::fork() };
