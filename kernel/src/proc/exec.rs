@@ -291,6 +291,11 @@ fn execve_depth(
         (AT_HWCAP, u64::from(hal::arch::cpuid::cpuid(1, 0).edx)),
         (AT_HWCAP2, 0),
         (AT_CLKTCK, 100),
+        (
+            AT_RSEQ_FEATURE_SIZE,
+            u64::from(super::task::rseq::FEATURE_SIZE),
+        ),
+        (AT_RSEQ_ALIGN, super::task::rseq::ALIGN),
         (AT_MINSIGSTKSZ, 2048),
     ];
     let mut random = [0u8; 16];
@@ -315,6 +320,8 @@ fn execve_depth(
         .robust_list
         .swap(0, core::sync::atomic::Ordering::AcqRel);
     super::futex::exit_robust_list(task, robust, task.tid);
+    // Nor with an rseq area (it was in the old memory).
+    *crate::sched::current().rseq.lock() = None;
 
     // Point of no return: switch to the new image.
     vm.activate();

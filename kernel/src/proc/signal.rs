@@ -505,6 +505,11 @@ pub fn deliver(task: &mut Task) {
             },
             _ => {
                 finish_restart(task, Some(act));
+                // An interrupted rseq critical section resumes at its abort handler: the
+                // frame must save that address.
+                if !super::task::rseq::signal(task) {
+                    return;
+                }
                 if setup_frame(task, sig, &info, &act).is_err() {
                     log::info!(
                         "pid {}: cannot build the frame for signal {sig}: killed by SIGSEGV",

@@ -8,6 +8,8 @@ use alloc::vec::Vec;
 use abi::errno::Errno;
 use hal::user::{Exit, UserContext};
 
+pub mod rseq;
+
 use super::Process;
 use super::signal::{SIGBUS, SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGTRAP};
 use crate::{sched, syscall};
@@ -76,6 +78,12 @@ pub fn run(mut task: Task) {
             && let Some(vm) = task.proc.vm().lock().as_ref()
         {
             vm.activate();
+        }
+        // After a switch: the CPU number and an interrupted critical section (rseq).
+        if me.rseq_switched.load(core::sync::atomic::Ordering::Relaxed)
+            && !rseq::resume(&mut task, &me)
+        {
+            break;
         }
         let exit = task.ctx.run();
         match exit {
@@ -381,7 +389,24 @@ pub fn spawn_user_thread(
     thread
         .owner
         .store(registry_pid, core::sync::atomic::Ordering::Relaxed);
-    // A new thread (clone) or process (fork) starts with its creator's signal mask.
+    // A forked child keeps its creator's rseq area (its memory is a copy); a thread or a
+    // CLONE_VM child (same memory as the creator) starts without one.
+    let creator = sched::current();
+    let area = *creator.rseq.lock();
+    let creator_pid = creator.owner.load(core::sync::atomic::Ordering::Relaxed);
+    if area.is_some()
+        && super::lookup(creator_pid).is_some_and(|p| !Arc::ptr_eq(&p.vm(), &registry.vm()))
+    {
+        *thread.rseq.lock() = area;
+    }
+    // A new thread (clone) or process (fork) starts with its creator's CPU affinity and
+    // signal mask.
+    thread.affinity.store(
+        sched::current()
+            .affinity
+            .load(core::sync::atomic::Ordering::Relaxed),
+        core::sync::atomic::Ordering::Relaxed,
+    );
     thread.sigmask.store(
         sched::current()
             .sigmask

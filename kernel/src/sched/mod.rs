@@ -63,6 +63,11 @@ pub fn init_this_cpu() {
     }
 }
 
+/// CPUs whose scheduler runs (each started CPU has one).
+pub fn online_cpus() -> usize {
+    CPUS.iter().filter(|c| c.get().is_some()).count()
+}
+
 /// The thread running on this CPU.
 pub fn current() -> Arc<Thread> {
     match this_cpu().current.lock().as_ref() {

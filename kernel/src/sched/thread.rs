@@ -44,6 +44,25 @@ pub struct Thread {
     /// The user thread's robust futex list head (set_robust_list; 0: none). Kept here, not in
     /// the thread's `Task`, so get_robust_list and exit_group can reach other threads' heads.
     pub robust_list: core::sync::atomic::AtomicU64,
+    /// CPUs this thread may run on (sched_setaffinity), bit i for CPU i; inherited by the
+    /// threads and processes it creates.
+    pub affinity: core::sync::atomic::AtomicU64,
+    /// The user thread's restartable-sequence area (rseq(2); None: not registered). Only the
+    /// thread itself changes it (and its creator, before a forked child first runs).
+    pub rseq: SpinLock<Option<RseqArea>>,
+    /// Set each time the thread resumes after a context switch, consumed on its way back to
+    /// user mode: a thread with an rseq area then refreshes its CPU number there and aborts an
+    /// interrupted critical section.
+    pub rseq_switched: core::sync::atomic::AtomicBool,
+}
+
+/// A registered rseq area: where `struct rseq` is, the length given, and the signature that
+/// must precede every abort handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RseqArea {
+    pub addr: u64,
+    pub len: u32,
+    pub sig: u32,
 }
 
 type Start = Box<dyn FnOnce() + Send>;
@@ -76,6 +95,9 @@ impl Thread {
             sigpending: Default::default(),
             owner: Default::default(),
             robust_list: Default::default(),
+            affinity: core::sync::atomic::AtomicU64::new(u64::MAX),
+            rseq: SpinLock::new(None),
+            rseq_switched: Default::default(),
             sys_ticks: Default::default(),
         })
     }
@@ -105,6 +127,9 @@ impl Thread {
             sigpending: Default::default(),
             owner: Default::default(),
             robust_list: Default::default(),
+            affinity: core::sync::atomic::AtomicU64::new(u64::MAX),
+            rseq: SpinLock::new(None),
+            rseq_switched: Default::default(),
             sys_ticks: Default::default(),
         }))
     }
@@ -173,6 +198,8 @@ impl Thread {
     }
 
     pub(super) fn resumed(&self) {
+        self.rseq_switched
+            .store(true, core::sync::atomic::Ordering::Relaxed);
         if let Some(f) = self.resume.get() {
             f();
         }

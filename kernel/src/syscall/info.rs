@@ -1,5 +1,8 @@
 //! System information: uname, sysinfo, getrandom, getcpu, sched_getaffinity, reboot.
 
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+
 use abi::errno::Errno;
 use abi::layout::Utsname;
 
@@ -105,13 +108,59 @@ pub fn getcpu(t: &mut Task, a: Args) -> Result {
     Ok(0)
 }
 
+/// The thread `pid` names for the affinity calls (0: the caller), if it lives.
+fn affinity_target(pid: u64) -> core::result::Result<Arc<crate::sched::Thread>, Errno> {
+    if pid == 0 {
+        return Ok(crate::sched::current());
+    }
+    let pid = u32::try_from(pid).map_err(|_| Errno::ESRCH)?;
+    let p = crate::proc::lookup(pid)
+        .filter(|p| !p.is_zombie())
+        .ok_or(Errno::ESRCH)?;
+    p.thread(pid).ok_or(Errno::ESRCH)
+}
+
+/// CPUs that run threads: bit i for CPU i (one word: Tine starts at most 64).
+fn online_mask() -> u64 {
+    let n = crate::sched::online_cpus().clamp(1, 64);
+    if n == 64 { u64::MAX } else { (1u64 << n) - 1 }
+}
+
+/// sched_getaffinity(pid, len, mask): the thread's mask; `len` must be a whole number of
+/// words (Linux's unsigned long) and cover every possible CPU. Returns the bytes written.
 pub fn sched_getaffinity(t: &mut Task, a: Args) -> Result {
     let len = a.0[1];
     if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
-    t.write_u64(a.0[2], 1)?; // CPU 0 (the only one started)
+    let th = affinity_target(a.0[0])?;
+    let mask = th.affinity.load(Ordering::Relaxed) & online_mask();
+    t.write_u64(a.0[2], mask)?;
     Ok(8)
+}
+
+/// sched_setaffinity(pid, len, mask): a shorter mask is padded with zeros, a longer one
+/// cut (Tine has at most 64 CPUs); it must name an online CPU (else EINVAL). Another user's
+/// thread needs privilege (EPERM), as on Linux without CAP_SYS_NICE.
+pub fn sched_setaffinity(t: &mut Task, a: Args) -> Result {
+    let len = (a.0[1] as usize).min(8);
+    let mut b = [0u8; 8];
+    t.read_user(a.0[2], &mut b[..len])?;
+    let mask = u64::from_le_bytes(b);
+    let th = affinity_target(a.0[0])?;
+    if a.0[0] != 0 {
+        let target = crate::proc::lookup(a.0[0] as u32).ok_or(Errno::ESRCH)?;
+        let mine = t.proc.creds.lock().clone();
+        let theirs = target.creds.lock().clone();
+        if !mine.privileged() && mine.euid != theirs.uid && mine.euid != theirs.euid {
+            return Err(Errno::EPERM);
+        }
+    }
+    if mask & online_mask() == 0 {
+        return Err(Errno::EINVAL);
+    }
+    th.affinity.store(mask, Ordering::Relaxed);
+    Ok(0)
 }
 
 pub fn reboot(t: &mut Task, a: Args) -> Result {

@@ -392,6 +392,7 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::GETTID => Ok(u64::from(t.tid)),
         nr::TIME => time::time(t, a),
         nr::SCHED_GETAFFINITY => info::sched_getaffinity(t, a),
+        nr::SCHED_SETAFFINITY => info::sched_setaffinity(t, a),
         nr::SET_TID_ADDRESS => {
             t.clear_child_tid = a.0[0];
             Ok(u64::from(t.tid))
@@ -409,6 +410,7 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::FACCESSAT2 => path::faccessat(t, a.i32(0), a.0[1], a.u32(2), a.u32(3)),
         nr::SET_ROBUST_LIST => process::set_robust_list(t, a),
         nr::GET_ROBUST_LIST => process::get_robust_list(t, a),
+        nr::RSEQ => crate::proc::task::rseq::syscall(t, a.0[0], a.u32(1), a.i32(2), a.u32(3)),
         nr::DUP3 => fs::dup2(t, a.i32(0), a.i32(1), a.u32(2), true),
         nr::PRLIMIT64 => process::prlimit64(t, a),
         nr::GETCPU => info::getcpu(t, a),
