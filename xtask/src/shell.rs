@@ -256,7 +256,9 @@ fn small_guest(kernel: &Path, name: &str, init: &str, secs: u64) -> Result<Strin
     let out = s.output();
     let _ = std::fs::write(crate::root().join(format!("target/tine/{name}.log")), &out);
     if code != Some(0) {
-        return Err(format!("QEMU status {code:?}; log in target/tine/{name}.log"));
+        return Err(format!(
+            "QEMU status {code:?}; log in target/tine/{name}.log"
+        ));
     }
     Ok(out)
 }

@@ -259,11 +259,11 @@ impl Ext for Procfs {
                 Ok(format!("{0}/task/{0}", self.caller).into_bytes())
             }
             P_CWD => {
-                let cwd = process(pid)?.cwd.lock().node();
+                let cwd = process(pid)?.fs().cwd.lock().node();
                 vfs.path_of(cwd, vfs.root(), self)
             }
             P_ROOT => {
-                let r = process(pid)?.root.lock().node();
+                let r = process(pid)?.fs().root.lock().node();
                 vfs.path_of(r, vfs.root(), self)
             }
             P_EXE => {
@@ -459,6 +459,7 @@ fn tine_vm(s: &mut String, vfs: &Vfs) {
         ("heap_large", heap.large),
         ("kstacks", kstacks),
         ("kstack_slots", kstack_slots),
+        ("kernel_tables", hal::mem::paging::kernel_tables()),
         ("objects", crate::vm::live_objects() as u64),
         ("object_pages", crate::vm::total_object_pages() as u64),
         ("spaces", crate::vm::live_spaces() as u64),
@@ -557,7 +558,7 @@ fn proc_status(s: &mut String, p: &Process, caller: u32) {
          SigBlk:\t{:016x}\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n\
          Cpus_allowed:\t1\nCpus_allowed_list:\t0\n",
         p.comm.lock().as_str(),
-        p.umask.load(Ordering::Relaxed),
+        p.fs().umask.load(Ordering::Relaxed),
         state,
         p.pid,
         p.pid,

@@ -226,6 +226,9 @@ impl PageTable {
                 }
                 let new = frames::alloc_zeroed(0).ok_or(MapError::NoMemory)?;
                 let user = if va < USER_END { U } else { 0 };
+                if user == 0 {
+                    KERNEL_TABLES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+                }
                 set_entry(table, idx, new | P | W | user);
                 table = new;
             } else if e & PS != 0 {
@@ -547,6 +550,15 @@ fn user_range(va: u64, len: u64) -> Result<(), MapError> {
         Some(end) if end <= USER_END => Ok(()),
         _ => Err(MapError::NotUser),
     }
+}
+
+/// Page-table frames made for the kernel half since boot (kernel stacks, the heap's mapped
+/// region). They are never freed, so leak checks count them as the kernel's own growth.
+static KERNEL_TABLES: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// See [`KERNEL_TABLES`].
+pub fn kernel_tables() -> u64 {
+    KERNEL_TABLES.load(core::sync::atomic::Ordering::Relaxed)
 }
 
 /// The kernel's page table. Every address space shares its upper half.

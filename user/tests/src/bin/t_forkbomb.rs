@@ -228,16 +228,15 @@ fn main() {
     r.check("objects_back", a <= b + own + 8, || {
         format!("objects {b} before, {a} after; own areas {areas_before} before, {areas_now} after")
     });
-    // Frames: the kernel heap and the kernel-stack page tables keep what they grew by.
+    // Frames: the kernel heap and the kernel half's page tables keep what they grew by.
     let heap =
         (get(&after, "heap_claimed").saturating_sub(get(&before, "heap_claimed"))).div_ceil(4096);
-    let slots = get(&after, "kstack_slots").saturating_sub(get(&before, "kstack_slots"));
-    let tables = slots.div_ceil(512 / 16) + 2;
+    let tables = get(&after, "kernel_tables").saturating_sub(get(&before, "kernel_tables"));
     let short = get(&before, "free_frames").saturating_sub(get(&after, "free_frames"));
     // The shared page, this process's pages touched since, and slack for them.
     let own = 64;
     r.check("frames_back", short <= heap + tables + own, || {
-        format!("{short} frames short; the heap grew by {heap}, stack tables by at most {tables}")
+        format!("{short} frames short; the heap grew by {heap}, kernel page tables by {tables}")
     });
     // The kernel's own bookkeeping after all that (reference counts, shadow chains, the
     // process tree, run queues, page tables).
