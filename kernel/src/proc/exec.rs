@@ -52,7 +52,8 @@ fn open_exec(task: &Task, path: &[u8]) -> Result<Image, Errno> {
     let procfs = crate::fs::proc::Procfs {
         caller: task.proc.pid,
     };
-    let (root, cwd) = (task.proc.root.lock().node(), task.proc.cwd.lock().node());
+    let fs = task.proc.fs();
+    let (root, cwd) = (fs.root.lock().node(), fs.cwd.lock().node());
     let w = vfs::Walk {
         root,
         start: cwd,
@@ -373,7 +374,8 @@ fn execve_depth(
     // Handled signals go back to their default action (the handlers are gone with the old
     // image); ignored ones stay ignored, and the mask and pending signals are kept. The
     // alternate stack goes too.
-    for a in task.proc.sigactions.lock().iter_mut() {
+    task.proc.unshare_handlers();
+    for a in task.proc.handlers().lock().iter_mut() {
         let handler = u64::from_le_bytes(a[..8].try_into().unwrap_or([0; 8]));
         if handler > 1 {
             *a = [0; 32];

@@ -127,22 +127,42 @@ pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
     if args.flags & CLONE_THREAD != 0 {
         return clone_thread(task, args);
     }
+    const CLONE_FS: u64 = 0x200;
     const CLONE_FILES: u64 = 0x400;
+    const CLONE_SIGHAND: u64 = 0x800;
+    const CLONE_PARENT: u64 = 0x8000;
+    const CLONE_SYSVSEM: u64 = 0x40000;
+    const CLONE_DETACHED: u64 = 0x400000;
     let supported = 0xff
+        | CLONE_FS
         | CLONE_FILES
+        | CLONE_SIGHAND
         | CLONE_VFORK
         | CLONE_VM
+        | CLONE_PARENT
         | CLONE_PARENT_SETTID
         | CLONE_CHILD_SETTID
         | CLONE_CHILD_CLEARTID
-        | CLONE_SETTLS;
+        | CLONE_SETTLS
+        // No System V semaphores yet, so no undo lists to share; Linux ignores DETACHED.
+        | CLONE_SYSVSEM
+        | CLONE_DETACHED;
     if args.flags & !supported != 0 {
-        log::info!(
-            "clone: flags {:#x} need threads (not supported yet)",
-            args.flags & !supported
-        );
+        log::info!("clone: flags {:#x} not supported", args.flags & !supported);
         return Err(Errno::EINVAL);
     }
+    // Linux's rules: shared handlers need shared memory; init has no parent to give away.
+    if args.flags & CLONE_SIGHAND != 0 && args.flags & CLONE_VM == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let new_parent = if args.flags & CLONE_PARENT != 0 {
+        if task.proc.pid == 1 {
+            return Err(Errno::EINVAL);
+        }
+        Some(task.proc.parent.lock().upgrade().ok_or(Errno::EINVAL)?)
+    } else {
+        None
+    };
     check_nproc(task)?;
     check_tls(&args)?;
     if crate::vm::too_short_to_fork() {
@@ -163,11 +183,27 @@ pub fn clone(task: &mut Task, args: CloneArgs) -> Result<Pid, Errno> {
         };
         Process::new(Some(&task.proc), Some(child_vm))?
     };
-    child
-        .exit_signal
-        .store((args.flags & 0xff) as u32, Ordering::Relaxed);
+    // CLONE_PARENT: the caller's parent gets the child, and the exit signal the caller
+    // itself would send it (the low byte is ignored), as on Linux.
+    let exit_signal = match &new_parent {
+        Some(gp) => {
+            child.reparent(&task.proc, gp);
+            task.proc.exit_signal.load(Ordering::Relaxed)
+        }
+        None => (args.flags & 0xff) as u32,
+    };
+    child.exit_signal.store(exit_signal, Ordering::Relaxed);
+    if args.flags & CLONE_VFORK != 0 {
+        *child.vfork_waiter.lock() = Arc::downgrade(&task.proc);
+    }
     if args.flags & CLONE_FILES != 0 {
         child.share_files(&task.proc);
+    }
+    if args.flags & CLONE_FS != 0 {
+        child.share_fs(&task.proc);
+    }
+    if args.flags & CLONE_SIGHAND != 0 {
+        child.share_handlers(&task.proc);
     }
     let pid = child.pid;
     // Memory can run out from here on (the user context's FPU area, the kernel stack): then

@@ -60,6 +60,28 @@ pub struct Times {
     pub child_max_rss_pages: AtomicU64,
 }
 
+/// Signal dispositions: one raw `struct sigaction` per signal.
+pub type Handlers = SpinLock<[[u8; 32]; 64]>;
+
+/// What Linux keeps in `fs_struct`: the working and root directories and the umask.
+pub struct FsContext {
+    pub cwd: SpinLock<NodeRef>,
+    /// The root directory (`chroot`).
+    pub root: SpinLock<NodeRef>,
+    pub umask: AtomicU32,
+}
+
+impl FsContext {
+    /// An unshared copy (fork without CLONE_FS).
+    pub fn copy(&self) -> FsContext {
+        FsContext {
+            cwd: SpinLock::new(self.cwd.lock().clone()),
+            root: SpinLock::new(self.root.lock().clone()),
+            umask: AtomicU32::new(self.umask.load(Ordering::Relaxed)),
+        }
+    }
+}
+
 /// An address space as processes hold it (see [`Process::vm`]).
 pub type VmCell = Arc<SpinLock<Option<AddressSpace>>>;
 
@@ -71,13 +93,11 @@ pub struct Process {
     pub pgid: AtomicU32,
     pub sid: AtomicU32,
     pub creds: SpinLock<Creds>,
-    pub umask: AtomicU32,
     pub rlimits: SpinLock<[Rlimit; 16]>,
     /// The address space, shared with `clone(CLONE_VM)` siblings: use [`Process::vm`].
     vm_cell: SpinLock<VmCell>,
-    pub cwd: SpinLock<NodeRef>,
-    /// The root directory (`chroot`).
-    pub root: SpinLock<NodeRef>,
+    /// Working and root directories and umask: copied by fork, shared by CLONE_FS.
+    fs_cell: SpinLock<Arc<FsContext>>,
     /// Absolute path of the executable (`/proc/<pid>/exe`).
     pub exe: SpinLock<Vec<u8>>,
     /// argv as execve received it, NUL-separated (`/proc/<pid>/cmdline`).
@@ -88,9 +108,9 @@ pub struct Process {
     pub start_ns: u64,
     /// The descriptor table: its own object, copied by fork and shared by CLONE_FILES.
     files: SpinLock<Arc<SpinLock<FdTable>>>,
-    /// Signal dispositions as set by rt_sigaction (raw `struct sigaction` bytes) and the mask;
-    /// kept so programs can read back what they set — delivery comes with the signals issue.
-    pub sigactions: SpinLock<[[u8; 32]; 64]>,
+    /// Signal dispositions (raw `struct sigaction` bytes, as rt_sigaction set them): copied
+    /// by fork, shared by CLONE_SIGHAND. Use [`Process::handlers`].
+    handlers_cell: SpinLock<Arc<Handlers>>,
     /// The signal the parent gets when this process ends (clone's low byte; SIGCHLD for fork).
     pub exit_signal: AtomicU32,
     /// Pending signals and the alternate stack.
@@ -112,12 +132,17 @@ pub struct Process {
     /// vfork: set when the child has exec'd or exited; the parent sleeps on `vfork_wait`.
     pub vfork_released: core::sync::atomic::AtomicBool,
     pub vfork_wait: WaitQueue,
+    /// The process that vforked this one and sleeps until it execs or exits (not always the
+    /// parent: CLONE_PARENT gives the child to the caller's parent).
+    pub vfork_waiter: SpinLock<Weak<Process>>,
     pub times: Times,
     /// Threads of this process that have not ended yet.
     pub live_threads: AtomicU32,
     /// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are reparented here instead of
     /// to init. Not inherited by children; execve keeps it.
     pub child_subreaper: AtomicBool,
+    /// The parent was told of the exit (after the last thread ended): only then can it reap.
+    pub exit_reported: AtomicBool,
     /// Lock-free mirrors of locked state, read on every system call (the user thread's loop
     /// and `getppid`) where a lock round trip would cost more than the call itself. Each is
     /// written under the lock of the state it mirrors; the locked state stays the truth.
@@ -236,18 +261,21 @@ impl Process {
         vm: Option<AddressSpace>,
     ) -> Result<Arc<Process>, Errno> {
         // Taken before the table's lock: the VFS lock is never taken while TABLE is held.
-        let (cwd, root) = match parent {
-            Some(p) => (p.cwd.lock().clone(), p.root.lock().clone()),
-            None => (crate::fs::root(), crate::fs::root()),
+        let fs = match parent {
+            Some(p) => p.fs().copy(),
+            None => FsContext {
+                cwd: SpinLock::new(crate::fs::root()),
+                root: SpinLock::new(crate::fs::root()),
+                umask: AtomicU32::new(0o022),
+            },
         };
         let mut table = TABLE.lock();
         let pid = alloc_pid(&table).ok_or(Errno::EAGAIN)?;
         let fds = parent.map_or_else(FdTable::with_console, |p| p.fds().lock().clone());
-        let sigactions = parent.map_or([[0u8; 32]; 64], |p| *p.sigactions.lock());
-        let (creds, umask, rlimits, comm, pgid, sid) = match parent {
+        let sigactions = parent.map_or([[0u8; 32]; 64], |p| *p.handlers().lock());
+        let (creds, rlimits, comm, pgid, sid) = match parent {
             Some(p) => (
                 p.creds.lock().clone(),
-                p.umask.load(Ordering::Relaxed),
                 *p.rlimits.lock(),
                 p.comm.lock().clone(),
                 p.pgid.load(Ordering::Relaxed),
@@ -255,7 +283,6 @@ impl Process {
             ),
             None => (
                 Creds::root(),
-                0o022,
                 default_rlimits(),
                 String::from("init"),
                 pid,
@@ -270,17 +297,15 @@ impl Process {
             pgid: AtomicU32::new(pgid),
             sid: AtomicU32::new(sid),
             creds: SpinLock::new(creds),
-            umask: AtomicU32::new(umask),
             rlimits: SpinLock::new(rlimits),
             vm_cell: SpinLock::new(Arc::new(SpinLock::new(vm))),
-            cwd: SpinLock::new(cwd),
-            root: SpinLock::new(root),
+            fs_cell: SpinLock::new(Arc::new(fs)),
             exe: SpinLock::new(parent.map(|p| p.exe.lock().clone()).unwrap_or_default()),
             cmdline: SpinLock::new(parent.map(|p| p.cmdline.lock().clone()).unwrap_or_default()),
             environ: SpinLock::new(parent.map(|p| p.environ.lock().clone()).unwrap_or_default()),
             start_ns: crate::time::monotonic_ns(),
             files: SpinLock::new(Arc::new(SpinLock::new(fds))),
-            sigactions: SpinLock::new(sigactions),
+            handlers_cell: SpinLock::new(Arc::new(SpinLock::new(sigactions))),
             signals: signal::Signals::default(),
             job: SpinLock::new(signal::Job::default()),
             stop_wait: WaitQueue::new(),
@@ -294,9 +319,11 @@ impl Process {
             child_events: WaitQueue::new(),
             vfork_released: core::sync::atomic::AtomicBool::new(false),
             vfork_wait: WaitQueue::new(),
+            vfork_waiter: SpinLock::new(Weak::new()),
             times: Times::default(),
             live_threads: AtomicU32::new(1),
             child_subreaper: AtomicBool::new(false),
+            exit_reported: AtomicBool::new(false),
             fast: FastState::default(),
         });
         p.fast
@@ -312,6 +339,14 @@ impl Process {
             parent.children.lock().push(p.clone());
         }
         Ok(p)
+    }
+
+    /// Move a new child from `from`'s children to `to`'s (clone's CLONE_PARENT).
+    pub fn reparent(self: &Arc<Process>, from: &Arc<Process>, to: &Arc<Process>) {
+        from.children.lock().retain(|c| !Arc::ptr_eq(c, self));
+        *self.parent.lock() = Arc::downgrade(to);
+        self.fast.ppid.store(to.pid, Ordering::Release);
+        to.children.lock().push(self.clone());
     }
 
     /// Undo `new` for a child that never ran (fork failed after creating it): out of its
@@ -392,6 +427,38 @@ impl Process {
         core::mem::replace(&mut *mine, cell)
     }
 
+    /// Working and root directories and umask (shared with CLONE_FS siblings).
+    pub fn fs(&self) -> Arc<FsContext> {
+        self.fs_cell.lock().clone()
+    }
+
+    /// `CLONE_FS`: use `other`'s directories and umask instead of a copy.
+    pub fn share_fs(&self, other: &Process) {
+        let shared = other.fs();
+        drop(core::mem::replace(&mut *self.fs_cell.lock(), shared));
+    }
+
+    /// The signal dispositions (shared with CLONE_SIGHAND siblings).
+    pub fn handlers(&self) -> Arc<Handlers> {
+        self.handlers_cell.lock().clone()
+    }
+
+    /// `CLONE_SIGHAND` without `CLONE_THREAD`: use `other`'s dispositions instead of a copy.
+    pub fn share_handlers(&self, other: &Process) {
+        let shared = other.handlers();
+        drop(core::mem::replace(&mut *self.handlers_cell.lock(), shared));
+    }
+
+    /// execve: dispositions shared through CLONE_SIGHAND become this process's own copy (the
+    /// reset of handled signals must not reach the other processes).
+    pub fn unshare_handlers(&self) {
+        let mut h = self.handlers_cell.lock();
+        if Arc::strong_count(&h) > 1 {
+            let copy = *h.lock();
+            *h = Arc::new(SpinLock::new(copy));
+        }
+    }
+
     pub fn share_files(&self, other: &Process) {
         let shared = other.fds();
         let old = core::mem::replace(&mut *self.files.lock(), shared);
@@ -420,9 +487,9 @@ impl Process {
     /// Release vfork's parent (after exec or exit of the child).
     pub fn release_vfork_parent(&self) {
         if !self.vfork_released.swap(true, Ordering::SeqCst)
-            && let Some(parent) = self.parent.lock().upgrade()
+            && let Some(waiter) = self.vfork_waiter.lock().upgrade()
         {
-            parent.vfork_wait.wake_all();
+            waiter.vfork_wait.wake_all();
         }
     }
 
@@ -495,8 +562,13 @@ impl Process {
                         *parent = Arc::downgrade(&reaper);
                         c.fast.ppid.store(reaper.pid, Ordering::Release);
                     }
-                    let zombies: Vec<Arc<Process>> =
-                        orphans.iter().filter(|c| c.is_zombie()).cloned().collect();
+                    // Zombies whose exit was reported; the others report to their new
+                    // parent when their last thread ends.
+                    let zombies: Vec<Arc<Process>> = orphans
+                        .iter()
+                        .filter(|c| c.exit_reported.load(Ordering::Acquire))
+                        .cloned()
+                        .collect();
                     reaper.children.lock().extend(orphans);
                     if !zombies.is_empty() {
                         // As Linux does for a zombie it reparents: the new parent hears of
@@ -512,6 +584,19 @@ impl Process {
         }
         for (pgid, sid) in groups {
             signal::orphan_check(pgid, sid);
+        }
+        // The calling thread has not ended yet; if it is the only one left, the parent may
+        // hear now, else the last thread to end tells it (`report_exit` from thread_exit).
+        if self.live_threads.load(Ordering::Acquire) <= 1 {
+            self.report_exit();
+        }
+    }
+
+    /// Tell the parent this zombie can be waited for (once): its exit signal and a wake-up,
+    /// or, without a parent, leave the table.
+    pub fn report_exit(&self) {
+        if !self.is_zombie() || self.exit_reported.swap(true, Ordering::AcqRel) {
+            return;
         }
         let parent = self.parent.lock().upgrade();
         match parent {

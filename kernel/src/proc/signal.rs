@@ -320,7 +320,7 @@ pub fn discard_pending(p: &Process, sig: u32) {
 }
 
 pub fn action(p: &Process, sig: u32) -> Action {
-    Action::from_bytes(&p.sigactions.lock()[sig as usize - 1])
+    Action::from_bytes(&p.handlers().lock()[sig as usize - 1])
 }
 
 /// Whether `sig` would be thrown away at once (ignored, and blocked by no thread).
@@ -443,7 +443,7 @@ pub fn force(task: &Task, info: SigInfo) {
     let me = crate::sched::current();
     let blocked = me.sigmask.load(Ordering::Relaxed) & bit(sig) != 0;
     if blocked || a.handler == SIG_IGN {
-        p.sigactions.lock()[sig as usize - 1] = [0; 32];
+        p.handlers().lock()[sig as usize - 1] = [0; 32];
         me.sigmask.fetch_and(!bit(sig), Ordering::Relaxed);
     }
     {
@@ -519,7 +519,7 @@ pub fn deliver(task: &mut Task) {
                     return;
                 }
                 if act.flags & SA_RESETHAND != 0 {
-                    p.sigactions.lock()[sig as usize - 1] = [0; 32];
+                    p.handlers().lock()[sig as usize - 1] = [0; 32];
                 }
                 let mut add = act.mask;
                 if act.flags & SA_NODEFER == 0 {

@@ -164,6 +164,9 @@ fn thread_exit(task: &mut Task) {
         == 1
     {
         task.proc.exit(abi::wait::exited(task.exit_code));
+        // After exit_group the process became a zombie while this and other threads were
+        // still ending; now the last is gone, the parent may reap it.
+        task.proc.report_exit();
     }
 }
 

@@ -63,7 +63,9 @@ fn scan(parent: &Arc<Process>, sel: Selector, options: i32) -> Scan {
         }
         any = true;
         if let ProcState::Zombie(status) = *c.state.lock() {
-            if options & WEXITED != 0 {
+            // A group whose other threads are still ending is not waitable yet (Linux's
+            // delay_group_leader): its exit is reported when the last thread is gone.
+            if options & WEXITED != 0 && c.exit_reported.load(Ordering::Acquire) {
                 found = Some((i, status));
                 break;
             }

@@ -359,7 +359,7 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::CHDIR => path::chdir(t, a),
         nr::READLINK => path::readlinkat(t, path::AT_FDCWD, a.0[0], a.0[1], a.0[2]),
         nr::UMASK => Ok(u64::from(
-            t.proc.umask.swap(a.u32(0) & 0o777, Ordering::Relaxed),
+            t.proc.fs().umask.swap(a.u32(0) & 0o777, Ordering::Relaxed),
         )),
         nr::GETTIMEOFDAY => time::gettimeofday(t, a),
         nr::GETRLIMIT => process::getrlimit(t, a),

@@ -40,10 +40,11 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(t: &Task) -> Ctx {
+        let fs = t.proc.fs();
         Ctx {
             creds: t.proc.creds.lock().clone(),
-            root: t.proc.root.lock().node(),
-            cwd: t.proc.cwd.lock().node(),
+            root: fs.root.lock().node(),
+            cwd: fs.cwd.lock().node(),
             procfs: Procfs { caller: t.proc.pid },
             real: false,
         }
@@ -137,7 +138,11 @@ pub fn open(t: &mut Task, dirfd: i32, path_ptr: u64, flags: u32, perm: u32) -> R
         return Err(Errno::EINVAL);
     }
     let start = start_dir(t, &ctx, dirfd, &path)?;
-    let umask = t.proc.umask.load(core::sync::atomic::Ordering::Relaxed);
+    let umask = t
+        .proc
+        .fs()
+        .umask
+        .load(core::sync::atomic::Ordering::Relaxed);
     let accmode = flags & f::O_ACCMODE;
     let path_only = flags & f::O_PATH != 0;
     let nofollow = flags & f::O_NOFOLLOW != 0;
@@ -489,7 +494,11 @@ pub fn readlinkat(t: &mut Task, dirfd: i32, path: u64, buf: u64, size: u64) -> R
 pub fn mkdirat(t: &mut Task, dirfd: i32, path: u64, perm: u32) -> Result {
     let ctx = Ctx::new(t);
     let p = parent(t, &ctx, dirfd, path)?;
-    let umask = t.proc.umask.load(core::sync::atomic::Ordering::Relaxed);
+    let umask = t
+        .proc
+        .fs()
+        .umask
+        .load(core::sync::atomic::Ordering::Relaxed);
     crate::fs::lock().create(
         p.dir,
         &p.name,
@@ -524,7 +533,11 @@ pub fn mknodat(t: &mut Task, dirfd: i32, path: u64, mode_: u32, dev: u64) -> Res
     if p.slash {
         return Err(Errno::ENOENT);
     }
-    let umask = t.proc.umask.load(core::sync::atomic::Ordering::Relaxed);
+    let umask = t
+        .proc
+        .fs()
+        .umask
+        .load(core::sync::atomic::Ordering::Relaxed);
     crate::fs::lock().create(p.dir, &p.name, kind, mode_ & !umask & 0o7777, &ctx.cred())?;
     Ok(0)
 }
@@ -761,9 +774,9 @@ fn set_dir(t: &Task, ctx: &Ctx, node: Node, root: bool) -> core::result::Result<
     let r = NodeRef::new(&mut v, node);
     drop(v);
     let old = if root {
-        core::mem::replace(&mut *t.proc.root.lock(), r)
+        core::mem::replace(&mut *t.proc.fs().root.lock(), r)
     } else {
-        core::mem::replace(&mut *t.proc.cwd.lock(), r)
+        core::mem::replace(&mut *t.proc.fs().cwd.lock(), r)
     };
     drop(old);
     Ok(())

@@ -30,7 +30,7 @@ pub fn rt_sigaction(t: &mut Task, a: Args) -> Result {
     if act != 0 {
         t.read_user(act, &mut new)?;
     }
-    let prev = t.proc.sigactions.lock()[sig as usize - 1];
+    let prev = t.proc.handlers().lock()[sig as usize - 1];
     if old != 0 {
         t.write_user(old, &prev)?;
     }
@@ -40,7 +40,7 @@ pub fn rt_sigaction(t: &mut Task, a: Args) -> Result {
         m.copy_from_slice(&new[24..32]);
         let mask = u64::from_le_bytes(m) & !UNBLOCKABLE;
         new[24..32].copy_from_slice(&mask.to_le_bytes());
-        t.proc.sigactions.lock()[sig as usize - 1] = new;
+        t.proc.handlers().lock()[sig as usize - 1] = new;
         // Setting a signal to be ignored discards it if pending (POSIX).
         let a = signal::action(&t.proc, sig as u32);
         if a.handler == signal::SIG_IGN

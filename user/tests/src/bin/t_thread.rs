@@ -90,6 +90,8 @@ fn main() {
     signals(&mut r);
     robust_syscalls(&mut r);
     robust_mutexes(&mut r);
+    shared_by_flag(&mut r);
+    affinity(&mut r);
     r.finish()
 }
 
@@ -462,4 +464,294 @@ fn robust_mutexes(r: &mut Report) {
         let first = lock_5s(m);
         recover(r, what, m, first);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// State shared by clone flag between processes: CLONE_FS, CLONE_SIGHAND, CLONE_PARENT, and a
+// thread group that is reaped only after its last thread.
+
+/// clone(2) with no new stack: the child continues like fork's. Returns the pid, 0 in the
+/// child, or Err(errno).
+fn clone_fork(flags: libc::c_long) -> Result<libc::pid_t, libc::c_int> {
+    sc!(libc::SYS_clone, flags, 0, 0, 0, 0).map(|p| p as libc::pid_t)
+}
+
+extern "C" fn on_usr2(_: libc::c_int) {}
+
+/// A CLONE_VM child: installs `on_usr2` for SIGUSR2 with a raw rt_sigaction (no libc state
+/// is touched in a process that shares our memory) and returns.
+extern "C" fn set_usr2_handler(_: *mut libc::c_void) -> libc::c_int {
+    let mut act = [0u64; 4];
+    act[0] = on_usr2 as *const () as usize as u64;
+    // SAFETY: act is a kernel sigaction (handler, flags, restorer, mask) in our own memory.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            libc::SIGUSR2,
+            act.as_ptr(),
+            0usize,
+            8usize,
+        )
+    };
+    if r == 0 { 0 } else { 1 }
+}
+
+/// A CLONE_VM|CLONE_VFORK child: ends at once.
+extern "C" fn vfork_child(_: *mut libc::c_void) -> libc::c_int {
+    0
+}
+
+fn stack() -> *mut libc::c_void {
+    let len = 64 * 1024;
+    let p = usertests::map_anon(len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE);
+    // The top of the new stack; null if mmap failed (clone then fails with EINVAL).
+    if p.is_null() {
+        p.cast()
+    } else {
+        // SAFETY: within the mapping just made.
+        unsafe { p.add(len).cast() }
+    }
+}
+
+fn shared_by_flag(r: &mut Report) {
+    let sigchld = libc::SIGCHLD as libc::c_long;
+    // CLONE_FS: the child's chdir and umask are the parent's too.
+    let before = std::env::current_dir().unwrap_or_default();
+    // SAFETY: umask has no failure mode.
+    let old_mask = unsafe { libc::umask(0o022) };
+    match clone_fork(libc::CLONE_FS as libc::c_long | sigchld) {
+        Ok(0) => {
+            // SAFETY: the child only changes its (shared) directory and umask, then ends.
+            unsafe {
+                libc::chdir(c"/".as_ptr());
+                libc::umask(0o027);
+                libc::_exit(0);
+            }
+        }
+        Ok(pid) => {
+            let st = reap(pid);
+            let cwd = std::env::current_dir().unwrap_or_default();
+            // SAFETY: umask has no failure mode.
+            let mask = unsafe { libc::umask(old_mask) };
+            r.check(
+                "clone_fs_shares_cwd_and_umask",
+                st == Ok(0) && cwd == std::path::Path::new("/") && mask == 0o027,
+                || format!("child {st:?}, cwd {cwd:?}, umask {mask:o}"),
+            );
+        }
+        Err(e) => r.fail("clone_fs_shares_cwd_and_umask", usertests::errname(e)),
+    }
+    let _ = std::env::set_current_dir(&before);
+    // Without it, a copy: fork's chdir stays in the child.
+    let child = usertests::spawn(|| {
+        // SAFETY: changes only the child's directory.
+        unsafe { libc::chdir(c"/".as_ptr()) }
+    });
+    let _ = reap(child);
+    r.eq(
+        "fork_copies_cwd",
+        std::env::current_dir().unwrap_or_default(),
+        before.clone(),
+    );
+
+    // CLONE_SIGHAND needs CLONE_VM; with it, the child's sigaction is the parent's.
+    r.err(
+        "clone_sighand_without_vm_einval",
+        clone_fork(libc::CLONE_SIGHAND as libc::c_long | sigchld),
+        libc::EINVAL,
+    );
+    let flags = libc::CLONE_VM | libc::CLONE_SIGHAND | libc::SIGCHLD;
+    // SAFETY: the child runs set_usr2_handler on its own fresh stack and touches nothing else.
+    let pid = unsafe { libc::clone(set_usr2_handler, stack(), flags, std::ptr::null_mut()) };
+    let st = if pid > 0 {
+        reap(pid)
+    } else {
+        Err(usertests::errno())
+    };
+    let mut old = [0u64; 4];
+    let dfl = [0u64; 4];
+    // SAFETY: both are kernel sigaction buffers; SIGUSR2 goes back to its default.
+    let q = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            libc::SIGUSR2,
+            dfl.as_ptr(),
+            old.as_mut_ptr(),
+            8usize,
+        )
+    };
+    r.check(
+        "clone_sighand_shares_handlers",
+        st == Ok(0) && q == 0 && old[0] == on_usr2 as *const () as usize as u64,
+        || format!("child {st:?}, SIGUSR2 handler {:#x}", old[0]),
+    );
+
+    // CLONE_PARENT: a grandchild made with it is our child (its getppid says so), and we
+    // reap it.
+    // SAFETY: no arguments.
+    let me = unsafe { libc::getpid() };
+    let mut fds = [0; 2];
+    // SAFETY: fds is a live array of two ints.
+    unsafe { libc::pipe(fds.as_mut_ptr()) };
+    let middle = usertests::spawn(
+        move || match clone_fork(libc::CLONE_PARENT as libc::c_long) {
+            Ok(0) => {
+                // SAFETY: no arguments.
+                let ok = unsafe { libc::getppid() } == me;
+                i32::from(!ok)
+            }
+            Ok(g) => {
+                usertests::write_all(fds[1], &g.to_ne_bytes());
+                0
+            }
+            Err(_) => 2,
+        },
+    );
+    // SAFETY: closes our copy of the write end.
+    unsafe { libc::close(fds[1]) };
+    let mut b = [0u8; 4];
+    let n = usertests::read_full(fds[0], &mut b);
+    // SAFETY: closes the read end.
+    unsafe { libc::close(fds[0]) };
+    let grandchild = i32::from_ne_bytes(b);
+    let mst = reap(middle);
+    let gst = if n == 4 {
+        reap(grandchild)
+    } else {
+        Err(libc::ENOENT)
+    };
+    r.check(
+        "clone_parent_gives_the_child_to_our_parent",
+        mst == Ok(0) && gst == Ok(0),
+        || format!("middle {mst:?}, grandchild {grandchild} {gst:?}"),
+    );
+
+    // vfork with CLONE_PARENT: the caller still wakes when the child ends (the child's parent
+    // is not the one waiting).
+    let caller = usertests::spawn(|| {
+        let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PARENT;
+        // SAFETY: the child returns at once on its own stack.
+        let pid = unsafe { libc::clone(vfork_child, stack(), flags, std::ptr::null_mut()) };
+        if pid > 0 { 0 } else { 3 }
+    });
+    let t0 = usertests::mono_ns();
+    let mut cst = Err(libc::ETIMEDOUT);
+    while usertests::mono_ns() - t0 < 5_000_000_000 {
+        match usertests::waitpid(caller, libc::WNOHANG) {
+            Ok((0, _)) => usertests::sleep_ms(10),
+            Ok((_, s)) => {
+                cst = Ok(s);
+                break;
+            }
+            Err(e) => {
+                cst = Err(e);
+                break;
+            }
+        }
+    }
+    if cst.is_err() {
+        // SAFETY: ends the stuck caller.
+        unsafe { libc::kill(caller, libc::SIGKILL) };
+        let _ = reap(caller);
+    }
+    // Its vfork child was ours (exit signal 0: only __WALL sees it).
+    let leftover = usertests::waitpid(-1, libc::__WALL);
+    r.check(
+        "vfork_with_clone_parent_wakes_the_caller",
+        cst == Ok(0) && leftover.is_ok(),
+        || format!("caller {cst:?}, its child {leftover:?}"),
+    );
+
+    // exit_group while another thread sleeps: once the parent has reaped the process, no
+    // thread of it is left (kill on its tid: ESRCH).
+    let mut fds = [0; 2];
+    // SAFETY: fds is a live array of two ints.
+    unsafe { libc::pipe(fds.as_mut_ptr()) };
+    let child = usertests::spawn(move || {
+        static SLEEPER: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+        std::thread::spawn(|| {
+            SLEEPER.store(gettid(), Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_secs(30));
+        });
+        // Wait until the thread runs, tell the parent its tid, then end everything from the
+        // main thread.
+        while SLEEPER.load(Ordering::SeqCst) == 0 {
+            usertests::sleep_ms(1);
+        }
+        usertests::write_all(fds[1], &SLEEPER.load(Ordering::SeqCst).to_ne_bytes());
+        // SAFETY: ends the whole process.
+        unsafe { libc::syscall(libc::SYS_exit_group, 3) };
+        4
+    });
+    // SAFETY: closes our copy of the write end.
+    unsafe { libc::close(fds[1]) };
+    let mut b = [0u8; 8];
+    let n = usertests::read_full(fds[0], &mut b);
+    // SAFETY: closes the read end.
+    unsafe { libc::close(fds[0]) };
+    let tid = i64::from_ne_bytes(b);
+    let st = reap(child);
+    let after = sc!(libc::SYS_kill, tid, 0);
+    r.check(
+        "reaped_group_has_no_threads_left",
+        n == 8
+            && matches!(st, Ok(s) if libc::WIFEXITED(s) && libc::WEXITSTATUS(s) == 3)
+            && after == Err(libc::ESRCH),
+        || format!("status {st:?}, kill(thread {tid}, 0) after the reap: {after:?}"),
+    );
+}
+
+/// sched_getaffinity/sched_setaffinity on the calling thread, another process and a bad pid.
+fn affinity(r: &mut Report) {
+    let get = |pid: libc::pid_t, len: usize| -> (Result<libc::c_long, libc::c_int>, u64) {
+        let mut m = [0u64; 16];
+        let n = sc!(libc::SYS_sched_getaffinity, pid, len, m.as_mut_ptr());
+        (n, m[0])
+    };
+    let set = |pid: libc::pid_t, mask: u64| {
+        let m = [mask, 0];
+        sc!(libc::SYS_sched_setaffinity, pid, 16usize, m.as_ptr())
+    };
+    // SAFETY: no arguments.
+    let cpu = unsafe { libc::sched_getcpu() };
+    let (n, all) = get(0, 128);
+    r.check(
+        "getaffinity_has_the_current_cpu",
+        matches!(n, Ok(b) if b > 0 && b % 8 == 0) && cpu >= 0 && all & (1 << cpu) != 0,
+        || format!("getaffinity {n:?}, mask {all:#x}, cpu {cpu}"),
+    );
+    r.err("getaffinity_short_length", get(0, 4).0, libc::EINVAL);
+    r.err(
+        "getaffinity_no_such_pid",
+        get(0x3fff_fff0, 128).0,
+        libc::ESRCH,
+    );
+    r.err("setaffinity_empty_mask", set(0, 0), libc::EINVAL);
+    let one = 1u64 << cpu.max(0);
+    let s = set(0, one);
+    let (_, now) = get(0, 128);
+    r.check("setaffinity_then_get", s.is_ok() && now == one, || {
+        format!("set {s:?}, then {now:#x}, want {one:#x}")
+    });
+    // A child inherits the mask; another user may not change ours.
+    let child = usertests::spawn(move || {
+        let mut m = [0u64; 16];
+        let n = sc!(libc::SYS_sched_getaffinity, 0, 128usize, m.as_mut_ptr());
+        if n.is_err() || m[0] != one {
+            return 1;
+        }
+        if sc!(libc::SYS_setgid, 65534).is_err() || sc!(libc::SYS_setuid, 65534).is_err() {
+            return 2;
+        }
+        let all = [u64::MAX, 0];
+        match sc!(libc::SYS_sched_setaffinity, 1, 16usize, all.as_ptr()) {
+            Err(libc::EPERM) => 0,
+            _ => 3,
+        }
+    });
+    r.eq("affinity_inherited_and_guarded", reap(child), Ok(0));
+    let restored = set(0, all);
+    r.check("setaffinity_restores", restored.is_ok(), || {
+        format!("{restored:?}")
+    });
 }
