@@ -149,6 +149,7 @@ impl<P> Vm<P> {
             shared,
             object,
             offset,
+            grows_down: false,
         };
         match self.space_mut(s) {
             Some(sp) => {

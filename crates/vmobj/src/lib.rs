@@ -233,6 +233,8 @@ pub struct Area {
     pub object: ObjId,
     /// Page index in `object` of `start`.
     pub offset: u64,
+    /// `MAP_GROWSDOWN`: a fault just below the area extends it down ([`Vm::grow_down`]).
+    pub grows_down: bool,
 }
 
 impl Area {

@@ -65,6 +65,7 @@ impl<P> Vm<P> {
             shared,
             object,
             offset: start / PAGE,
+            grows_down: false,
         };
         match self.space_mut(s) {
             Some(sp) => {
@@ -286,6 +287,77 @@ impl<P> Vm<P> {
         Ok(())
     }
 
+    /// Marks the private area starting at `start` as `MAP_GROWSDOWN`.
+    pub fn set_grows_down(&mut self, s: SpaceId, start: u64) -> Result<(), Fault> {
+        let a = self
+            .space_mut(s)
+            .and_then(|sp| sp.areas.get_mut(&start))
+            .ok_or(Fault::MapErr)?;
+        if a.shared {
+            return Err(Fault::MapErr);
+        }
+        a.grows_down = true;
+        Ok(())
+    }
+
+    /// A fault at `addr` outside every area: if the area just above is `MAP_GROWSDOWN`,
+    /// extend it down to `addr`'s page, as Linux grows a stack vma. Refused (`MapErr`, the
+    /// fault is a SIGSEGV) when the area below is accessible and would end up closer than
+    /// `gap` bytes (Linux's stack guard gap), when the object window below the area is not
+    /// free (another area of the object uses it, or some object of the chain holds pages
+    /// there, which would show through instead of zeros), or the window would go below 0.
+    pub fn grow_down(&mut self, s: SpaceId, addr: u64, gap: u64) -> Result<(), Fault> {
+        let new_start = addr - addr % PAGE;
+        let sp = self.space(s).ok_or(Fault::MapErr)?;
+        let above = sp
+            .areas
+            .range(new_start..)
+            .next()
+            .map(|(_, a)| a.clone())
+            .ok_or(Fault::MapErr)?;
+        if !above.grows_down || above.shared || above.start <= new_start {
+            return Err(Fault::MapErr);
+        }
+        if let Some((_, below)) = sp.areas.range(..new_start).next_back() {
+            if below.end > new_start {
+                return Err(Fault::MapErr);
+            }
+            let accessible = below.prot.read || below.prot.write || below.prot.exec;
+            if accessible && !below.grows_down && new_start - below.end < gap {
+                return Err(Fault::MapErr);
+            }
+        }
+        let delta = (above.start - new_start) / PAGE;
+        let new_off = above.offset.checked_sub(delta).ok_or(Fault::MapErr)?;
+        let window = new_off..above.offset;
+        let used = self
+            .spaces
+            .values()
+            .flat_map(|sp| sp.areas.values())
+            .any(|a| {
+                a.object == above.object
+                    && a.offset < window.end
+                    && a.offset + a.pages() > window.start
+            });
+        let holds = self
+            .chain(above.object)
+            .any(|(_, o)| o.pages.range(window.clone()).next().is_some());
+        if used || holds {
+            return Err(Fault::MapErr);
+        }
+        let sp = self.space_mut(s).ok_or(Fault::MapErr)?;
+        sp.areas.remove(&above.start);
+        sp.areas.insert(
+            new_start,
+            Area {
+                start: new_start,
+                offset: new_off,
+                ..above
+            },
+        );
+        Ok(())
+    }
+
     /// Merges adjacent areas around `[start, end]` that name the same object with
     /// contiguous windows and equal attributes.
     fn coalesce(&mut self, s: SpaceId, start: u64, end: u64) {
@@ -309,6 +381,7 @@ impl<P> Vm<P> {
                 && l.object == r.object
                 && l.prot == r.prot
                 && l.shared == r.shared
+                && l.grows_down == r.grows_down
                 && r.offset == l.offset + l.pages();
             if fits {
                 let new_end = r.end;

@@ -637,3 +637,50 @@ fn unmapping_one_of_two_mappings_of_a_released_file_keeps_the_other() {
     assert_eq!(vm.live_objects(), 0);
     assert_eq!(pages.alive(), 0);
 }
+
+#[test]
+fn a_growsdown_area_grows_to_a_fault_below_it_and_nowhere_else() {
+    let rw = Prot {
+        read: true,
+        write: true,
+        exec: false,
+    };
+    let mut vm: Vm<TPage> = Vm::new();
+    let mut pages = TPages::default();
+    let s = vm.new_space();
+    // A plain area far below, the growing one at pages 300..302.
+    vm.map_anon(s, pg(0), pg(1), rw, false).unwrap();
+    vm.map_anon(s, pg(300), pg(302), rw, false).unwrap();
+    let gap = 16 * PAGE;
+    // Not marked yet: no growth.
+    assert_eq!(vm.grow_down(s, pg(299), gap), Err(Fault::MapErr));
+    vm.set_grows_down(s, pg(300)).unwrap();
+    write(&mut vm, &mut pages, s, pg(300), 7).unwrap();
+    vm.grow_down(s, pg(299) + 5, gap).unwrap();
+    assert_eq!(spans(&vm, s), vec![(0, 1), (299, 302)]);
+    // The new page reads as zero and the old one keeps its byte.
+    write(&mut vm, &mut pages, s, pg(299), 1).unwrap();
+    assert_eq!(peek(&vm, s, pg(300)), 7);
+    // Far below, still outside the guard gap of the area at page 0: grows in one step.
+    vm.grow_down(s, pg(100), gap).unwrap();
+    assert_eq!(spans(&vm, s), vec![(0, 1), (100, 302)]);
+    // Within 16 pages of the accessible area below: refused.
+    assert_eq!(vm.grow_down(s, pg(10), gap), Err(Fault::MapErr));
+    // Inside an area, or below an area that does not grow: nothing to do.
+    assert_eq!(vm.grow_down(s, pg(0), gap), Err(Fault::MapErr));
+    vm.check().unwrap();
+    // After a fork the child's growth is its own, and the parent's pages stay visible.
+    let (c, _) = vm.fork(s).unwrap();
+    vm.grow_down(c, pg(50), gap).unwrap();
+    assert_eq!(spans(&vm, c), vec![(0, 1), (50, 302)]);
+    assert_eq!(spans(&vm, s), vec![(0, 1), (100, 302)]);
+    assert_eq!(peek(&vm, c, pg(300)), 7);
+    vm.check().unwrap();
+    // Shared areas never grow.
+    vm.map_anon(s, pg(400), pg(401), rw, true).unwrap();
+    assert_eq!(vm.set_grows_down(s, pg(400)), Err(Fault::MapErr));
+    vm.destroy(c);
+    vm.destroy(s);
+    vm.check().unwrap();
+    assert_eq!(vm.total_pages(), 0);
+}

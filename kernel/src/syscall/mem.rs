@@ -13,6 +13,8 @@ const MAP_FIXED: u64 = 0x10;
 const MAP_ANONYMOUS: u64 = 0x20;
 const MAP_FIXED_NOREPLACE: u64 = 0x100000;
 const MAP_POPULATE: u64 = 0x8000;
+/// The mapping grows down when a fault lands just below it (as a stack).
+const MAP_GROWSDOWN: u64 = 0x0100;
 const USER_TOP: u64 = 0x0000_7fff_ffff_f000;
 
 pub fn mmap(t: &mut Task, a: Args) -> Result {
@@ -27,6 +29,11 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
         .filter(|&l| l <= USER_TOP)
         .ok_or(Errno::ENOMEM)?;
     let shared = flags & MAP_SHARED != 0;
+    // Linux refuses a growing shared anonymous mapping.
+    let grows_down = flags & MAP_GROWSDOWN != 0;
+    if grows_down && shared && flags & MAP_ANONYMOUS != 0 {
+        return Err(Errno::EINVAL);
+    }
     let file = if flags & MAP_ANONYMOUS == 0 {
         Some(file_contents(t, fd as i32, off, len, shared, prot)?)
     } else {
@@ -82,7 +89,12 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
         }
     };
     match file {
-        None => vm.add_anon(start, start + len, prot, shared)?,
+        None => {
+            vm.add_anon(start, start + len, prot, shared)?;
+            if grows_down {
+                vm.set_grows_down(start)?;
+            }
+        }
         Some(f) => {
             vm.add_file(start, start + len, prot, shared, f.object, off / PAGE)?;
             vm.name_range(crate::vm::MapName {

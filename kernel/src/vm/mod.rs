@@ -42,6 +42,9 @@ use vmobj::{Fault, SpaceId, Vm};
 pub use vmobj::Prot;
 
 pub const PAGE: u64 = PAGE_SIZE;
+/// Linux's stack_guard_gap: a growing area stops this far above an accessible area below.
+const STACK_GUARD_GAP: u64 = 256 * PAGE;
+
 /// Lowest address a mapping may use (Linux's default vm.mmap_min_addr is 64 KiB).
 pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
 
@@ -364,6 +367,11 @@ impl AddressSpace {
         with_vm(|vm| vm.map_file(self.space, start, end, prot, shared, obj, offset)).map_err(errno)
     }
 
+    /// Mark the private area starting at `start` as growing down (MAP_GROWSDOWN).
+    pub fn set_grows_down(&mut self, start: u64) -> Result<(), Errno> {
+        with_vm(|vm| vm.set_grows_down(self.space, start)).map_err(|_| Errno::EINVAL)
+    }
+
     /// Add an anonymous area; `shared` areas keep one object across fork (MAP_SHARED).
     pub fn add_anon(
         &mut self,
@@ -519,6 +527,11 @@ impl AddressSpace {
         let va = page_down(addr);
         let pt = &mut self.pt;
         with_vm(|vm| {
+            // Below a MAP_GROWSDOWN area the area grows to take the fault (Linux's stack
+            // expansion, with its 256-page guard gap above an accessible area below).
+            if vm.area_at(self.space, addr).is_none() {
+                let _ = vm.grow_down(self.space, va, STACK_GUARD_GAP);
+            }
             let Some(prot) = vm.area_at(self.space, addr).map(|a| a.prot) else {
                 return FaultResult::NoArea;
             };

@@ -302,5 +302,169 @@ fn main() {
         res(unsafe { libc::msync(h.cast(), 3 * PAGE, libc::MS_SYNC) }),
         libc::ENOMEM,
     );
+    growsdown(&mut r);
     r.finish()
+}
+
+/// The area of /proc/self/maps that contains `addr`: (start, end).
+fn area_of(addr: usize) -> Option<(usize, usize)> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines().find_map(|l| {
+        let (lo, hi) = l.split_whitespace().next()?.split_once('-')?;
+        let (lo, hi) = (
+            usize::from_str_radix(lo, 16).ok()?,
+            usize::from_str_radix(hi, 16).ok()?,
+        );
+        (lo <= addr && addr < hi).then_some((lo, hi))
+    })
+}
+
+/// Whether a child touching `p` dies of SIGSEGV.
+fn touch_segv(p: *mut u8) -> bool {
+    let pid = usertests::spawn(|| {
+        // SAFETY: a deliberate store that may fault; only this child is at stake.
+        unsafe { p.write_volatile(1) };
+        0
+    });
+    matches!(usertests::reap(pid), Ok(st) if libc::WIFSIGNALED(st) && libc::WTERMSIG(st) == libc::SIGSEGV)
+}
+
+/// MAP_GROWSDOWN: a fault below the mapping extends it down (as a stack), within Linux's
+/// guard gap above an accessible mapping below; a plain mapping does not grow; a shared
+/// anonymous one may not be made. Layout, in a 16 MiB range reserved first: an inaccessible
+/// 4 MiB at the bottom (no guard gap above it), then free space, the growing 2 pages at
+/// +14 MiB.
+fn growsdown(r: &mut Report) {
+    const MIB: usize = 1 << 20;
+    // The areas are read from /proc/self/maps.
+    usertests::mount_proc("t_mem");
+    let rwp = libc::PROT_READ | libc::PROT_WRITE;
+    let grows = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_GROWSDOWN;
+    // SAFETY: a request the kernel must refuse.
+    let shared = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            PAGE,
+            rwp,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_GROWSDOWN,
+            -1,
+            0,
+        )
+    };
+    r.check(
+        "growsdown_shared_einval",
+        shared == libc::MAP_FAILED && errno() == libc::EINVAL,
+        || format!("mmap gave {shared:?}, errno {}", errno()),
+    );
+    let base = map(16 * MIB, libc::PROT_NONE, libc::MAP_PRIVATE);
+    if base.is_null() {
+        r.fail("growsdown_setup", "mmap of 16 MiB failed");
+        return;
+    }
+    // SAFETY: the upper 12 MiB of our own reservation go; the growing area takes two pages.
+    let top = unsafe {
+        libc::munmap(base.add(4 * MIB).cast(), 12 * MIB);
+        libc::mmap(
+            base.add(14 * MIB).cast(),
+            2 * PAGE,
+            rwp,
+            grows | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    if top == libc::MAP_FAILED {
+        r.fail(
+            "growsdown_setup",
+            format!("MAP_GROWSDOWN mmap: errno {}", errno()),
+        );
+        return;
+    }
+    let top = top.cast::<u8>();
+    let t = top as usize;
+    // SAFETY: inside the mapping.
+    unsafe { top.write_volatile(7) };
+    // One page below, then 64 KiB below: each store extends the area to its page.
+    // SAFETY: just below a MAP_GROWSDOWN mapping, which grows to take the store.
+    unsafe { top.sub(PAGE).write_volatile(1) };
+    let one = area_of(t);
+    // SAFETY: as above, further down.
+    unsafe { top.sub(16 * PAGE).write_volatile(2) };
+    let sixteen = area_of(t);
+    // SAFETY: inside the grown area.
+    let (a, b, c) = unsafe {
+        (
+            top.read_volatile(),
+            top.sub(PAGE).read_volatile(),
+            top.sub(8 * PAGE).read_volatile(),
+        )
+    };
+    r.check(
+        "growsdown_grows_to_the_faulting_page",
+        one == Some((t - PAGE, t + 2 * PAGE)) && sixteen == Some((t - 16 * PAGE, t + 2 * PAGE)),
+        || format!("areas {one:x?} then {sixteen:x?}, mapping at {t:#x}"),
+    );
+    r.check(
+        "growsdown_new_pages_zero_old_kept",
+        (a, b, c) == (7, 1, 0),
+        || format!("bytes {a} {b} {c}"),
+    );
+    // A child's growth is its own.
+    // SAFETY: a store below the child's copy of the area.
+    let child = usertests::spawn(|| unsafe {
+        top.sub(64 * PAGE).write_volatile(3);
+        i32::from(area_of(t) != Some((t - 64 * PAGE, t + 2 * PAGE)))
+    });
+    let st = usertests::reap(child);
+    r.check(
+        "growsdown_child_grows_alone",
+        st == Ok(0) && area_of(t) == Some((t - 16 * PAGE, t + 2 * PAGE)),
+        || format!("child {st:?}, our area {:x?}", area_of(t)),
+    );
+    // An accessible page 5 MiB up from the base: the area may not come within 256 pages
+    // (1 MiB) above it, but may grow to just beyond that.
+    let guard = unsafe {
+        // SAFETY: MAP_FIXED into free space inside our reservation.
+        libc::mmap(
+            base.add(5 * MIB).cast(),
+            PAGE,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    let guard_end = base as usize + 5 * MIB + PAGE;
+    r.check(
+        "growsdown_stops_at_the_guard_gap",
+        guard != libc::MAP_FAILED && touch_segv((guard_end + MIB / 2) as *mut u8),
+        || format!("guard mmap {guard:?}: a store 512 KiB above it did not fault"),
+    );
+    let far = (guard_end + MIB + 4 * PAGE) as *mut u8;
+    let child = usertests::spawn(|| {
+        // SAFETY: below the growing area, beyond the guard gap: the area grows to it.
+        unsafe { far.write_volatile(4) };
+        0
+    });
+    r.eq("growsdown_beyond_the_gap", usertests::reap(child), Ok(0));
+    // A plain private mapping with free space below does not grow.
+    // SAFETY: MAP_FIXED into free space inside our reservation.
+    let plain = unsafe {
+        libc::mmap(
+            base.add(10 * MIB).cast(),
+            PAGE,
+            rwp,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    let below = (base as usize + 10 * MIB - PAGE) as *mut u8;
+    r.check(
+        "plain_mapping_does_not_grow",
+        plain != libc::MAP_FAILED && area_of(below as usize).is_none() && touch_segv(below),
+        || format!("mmap {plain:?}; a store below it did not fault"),
+    );
+    // SAFETY: our own mappings.
+    unsafe { libc::munmap(base.cast(), 16 * MIB) };
 }
