@@ -44,6 +44,19 @@ impl<P> Vm<P> {
                 true
             }
             Some(_) => false,
+            // A read of a hole in a file under a private mapping: the page goes into the
+            // file (as a page cache would fill it), mapped read-only, so a later write(2) to
+            // the file shows through the mapping until the process writes the page itself.
+            None if !write && self.file_bottom(top).is_some() => {
+                let file = self.file_bottom(top).ok_or(Fault::MapErr)?;
+                let page = pages.zeroed().ok_or(Fault::NoMemory)?;
+                self.obj_mut(file)
+                    .ok_or(Fault::MapErr)?
+                    .pages
+                    .insert(idx, page);
+                zero_filled = true;
+                file == top
+            }
             None => {
                 let page = pages.zeroed().ok_or(Fault::NoMemory)?;
                 self.obj_mut(top)
@@ -61,6 +74,12 @@ impl<P> Vm<P> {
             copied,
             zero_filled,
         })
+    }
+
+    /// The file object at the bottom of `top`'s chain, if the chain ends in one.
+    fn file_bottom(&self, top: crate::ObjId) -> Option<crate::ObjId> {
+        let (id, o) = self.chain(top).last()?;
+        matches!(o.kind, crate::ObjKind::File { .. }).then_some(id)
     }
 
     /// The page a read at `addr` in `s` sees (walking the chain), ignoring protection.

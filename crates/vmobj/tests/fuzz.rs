@@ -944,8 +944,25 @@ impl World {
                 Ok((pid, writable, zero, b)) => {
                     assert_eq!(zero, absent, "zero fill at {addr:#x} {}", self.ctx());
                     if absent {
-                        // The zero page now exists where a write would have put it.
-                        self.top_page(si, addr);
+                        let a = self.spaces[si].area(addr).cloned();
+                        let file = a.as_ref().and_then(|a| {
+                            let r = &self.regions[a.region];
+                            (!r.shared)
+                                .then_some(r.file)
+                                .flatten()
+                                .map(|f| (f, a.index(addr)))
+                        });
+                        match file {
+                            // A hole of a file under a private mapping: the zero page goes
+                            // into the file (write(2) to it then shows through).
+                            Some((f, i)) => {
+                                self.files[f].pages.entry(i).or_insert_with(zero_page);
+                            }
+                            // Otherwise it exists where a write would have put it.
+                            None => {
+                                self.top_page(si, addr);
+                            }
+                        }
                     }
                     self.spaces[si].ptes.insert(pa, (pid, writable));
                     Ok(b)

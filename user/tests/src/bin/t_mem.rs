@@ -303,7 +303,84 @@ fn main() {
         libc::ENOMEM,
     );
     growsdown(&mut r);
+    private_file_hole(&mut r);
     r.finish()
+}
+
+/// A private mapping of a file with a hole: reading the hole maps the file's own (zero) page,
+/// so a later write(2) to the file shows through the mapping, until the process writes that
+/// page itself and gets its copy.
+fn private_file_hole(r: &mut Report) {
+    // SAFETY: no arguments.
+    let path = format!("/tmp/t_mem.{}\0", unsafe { libc::getpid() });
+    let _ = std::fs::create_dir_all("/tmp");
+    // SAFETY: a NUL-terminated path; a new file of two pages, all hole.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr().cast(),
+            libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC,
+            0o600,
+        )
+    };
+    // SAFETY: our descriptor.
+    if fd < 0 || unsafe { libc::ftruncate(fd, 2 * PAGE as libc::off_t) } != 0 {
+        r.fail("private_file_hole_setup", format!("errno {}", errno()));
+        return;
+    }
+    // SAFETY: maps our file privately.
+    let m = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            2 * PAGE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE,
+            fd,
+            0,
+        )
+    };
+    if m == libc::MAP_FAILED {
+        r.fail(
+            "private_file_hole_setup",
+            format!("mmap: errno {}", errno()),
+        );
+        return;
+    }
+    let m = m.cast::<u8>();
+    let pwrite = |b: u8, off: usize| {
+        // SAFETY: one byte from a live local into our file.
+        unsafe { libc::pwrite(fd, (&b as *const u8).cast(), 1, off as libc::off_t) }
+    };
+    // SAFETY: reads and writes inside our mapping.
+    let first = unsafe { m.read_volatile() };
+    pwrite(b'X', 0);
+    // SAFETY: as above.
+    let after_write = unsafe { m.read_volatile() };
+    r.check(
+        "private_file_hole_reads_zero_then_sees_file_writes",
+        first == 0 && after_write == b'X',
+        || format!("read {first}, then after pwrite {after_write}"),
+    );
+    // SAFETY: as above: the store makes the page this process's own copy.
+    unsafe { m.write_volatile(b'p') };
+    pwrite(b'Y', 0);
+    // A hole never read: a write to the file shows too.
+    pwrite(b'Z', PAGE);
+    // SAFETY: as above.
+    let (own, other) = unsafe { (m.read_volatile(), m.add(PAGE).read_volatile()) };
+    let mut b = [0u8; 1];
+    // SAFETY: reads one byte of our file into a live local.
+    unsafe { libc::pread(fd, b.as_mut_ptr().cast(), 1, 0) };
+    r.check(
+        "private_file_copy_after_write_is_its_own",
+        own == b'p' && b[0] == b'Y' && other == b'Z',
+        || format!("mapping {own}, file {}, second page {other}", b[0]),
+    );
+    // SAFETY: our mapping, descriptor and file.
+    unsafe {
+        libc::munmap(m.cast(), 2 * PAGE);
+        libc::close(fd);
+        libc::unlink(path.as_ptr().cast());
+    }
 }
 
 /// The area of /proc/self/maps that contains `addr`: (start, end).
