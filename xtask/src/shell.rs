@@ -204,6 +204,11 @@ fn interactive(kernel: &Path) -> Vec<(String, Result<(), String>)> {
     s.send("/usr/libexec/tine/t_time | tail -1\n");
     let tests = s.wait_for("summary t_time", Duration::from_secs(30));
     step("libexec_programs_run", tests, &s);
+    // Physical memory through /dev/mem (busybox devmem maps it shared): the BIOS reset
+    // vector at 0xffff0 starts with a far jump, opcode 0xEA.
+    s.send("devmem 0xffff0 8\n");
+    let devmem = s.wait_for("0xEA", Duration::from_secs(20));
+    step("devmem_reads_the_bios_reset_vector", devmem, &s);
     // Job control: ^Z stops the job, bg continues it in the background, fg brings it back,
     // ^C ends it; kill %1 ends a background job.
     let before = s.output().matches(PROMPT).count();

@@ -61,9 +61,13 @@ impl<P> Vm<P> {
         counted + extra.len()
     }
 
-    /// Pages owned by all live objects.
+    /// Pages owned by all live objects (a `Phys` object's handles own no memory).
     pub fn total_pages(&self) -> usize {
-        self.objs.values().map(|o| o.pages.len()).sum()
+        self.objs
+            .values()
+            .filter(|o| !matches!(o.kind, ObjKind::Phys { .. }))
+            .map(|o| o.pages.len())
+            .sum()
     }
 
     /// Number of live objects in the arena.

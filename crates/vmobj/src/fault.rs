@@ -20,6 +20,7 @@ impl<P> Vm<P> {
         let idx = a.page_index(addr);
         let top = a.object;
         self.collapse_chain(top);
+        self.touch_phys(pages, top, idx)?;
         let mut copied = false;
         let mut zero_filled = false;
         let in_top = match self.lookup(top, idx) {
@@ -74,6 +75,28 @@ impl<P> Vm<P> {
             copied,
             zero_filled,
         })
+    }
+
+    /// A chain ending in a `Phys` object: make sure it holds its handle on page `idx`.
+    fn touch_phys(
+        &mut self,
+        pages: &mut impl Pages<P = P>,
+        top: crate::ObjId,
+        idx: u64,
+    ) -> Result<(), Fault> {
+        let Some((bottom, o)) = self.chain(top).last() else {
+            return Ok(());
+        };
+        if !matches!(o.kind, crate::ObjKind::Phys { .. }) || o.pages.contains_key(&idx) {
+            return Ok(());
+        }
+        let pa = idx.checked_mul(crate::PAGE).ok_or(Fault::MapErr)?;
+        let page = pages.device(pa).ok_or(Fault::MapErr)?;
+        self.obj_mut(bottom)
+            .ok_or(Fault::MapErr)?
+            .pages
+            .insert(idx, page);
+        Ok(())
     }
 
     /// The file object at the bottom of `top`'s chain, if the chain ends in one.

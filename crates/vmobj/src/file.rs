@@ -102,6 +102,45 @@ impl<P> Vm<P> {
             .flat_map(move |o| o.pages.range_mut(from..).map(|(_, p)| p))
     }
 
+    /// Map physical memory `[pa, pa + (end - start))` at `[start, end)` of `s` (`/dev/mem`):
+    /// a new `Phys` object, named by the area if `shared`, else under a private shadow.
+    pub fn map_phys(
+        &mut self,
+        s: SpaceId,
+        start: u64,
+        end: u64,
+        prot: Prot,
+        shared: bool,
+        pa: u64,
+    ) -> Result<(), Fault> {
+        if !start.is_multiple_of(PAGE) || !end.is_multiple_of(PAGE) || start >= end {
+            return Err(Fault::MapErr);
+        }
+        if !pa.is_multiple_of(PAGE) || pa.checked_add(end - start).is_none() {
+            return Err(Fault::MapErr);
+        }
+        self.check_free(s, start, end)?;
+        if !self.room_for(2) {
+            return Err(Fault::NoMemory);
+        }
+        let phys = self.alloc_obj(ObjKind::Phys { base: pa }, None, 1)?;
+        let object = if shared {
+            phys
+        } else {
+            self.alloc_obj(ObjKind::Shadow, Some(phys), 1)?
+        };
+        let area = Area {
+            start,
+            end,
+            prot,
+            shared,
+            object,
+            offset: pa / PAGE,
+            grows_down: false,
+        };
+        self.insert_area(s, area)
+    }
+
     /// Map pages `[offset, offset + (end - start) / PAGE)` of file object `file` at
     /// `[start, end)` of `s`: shared areas name the object, private ones a new shadow over it.
     #[allow(clippy::too_many_arguments)]
@@ -121,15 +160,7 @@ impl<P> Vm<P> {
         if !matches!(self.obj(file).map(|o| o.kind), Some(ObjKind::File { .. })) {
             return Err(Fault::MapErr);
         }
-        let sp = self.space(s).ok_or(Fault::MapErr)?;
-        if sp
-            .areas
-            .range(..end)
-            .next_back()
-            .is_some_and(|(_, a)| a.end > start)
-        {
-            return Err(Fault::MapErr);
-        }
+        self.check_free(s, start, end)?;
         offset
             .checked_add((end - start) / PAGE)
             .ok_or(Fault::MapErr)?;
@@ -151,16 +182,7 @@ impl<P> Vm<P> {
             offset,
             grows_down: false,
         };
-        match self.space_mut(s) {
-            Some(sp) => {
-                sp.areas.insert(start, area);
-                Ok(())
-            }
-            None => {
-                self.drop_ref(object);
-                Err(Fault::MapErr)
-            }
-        }
+        self.insert_area(s, area)
     }
 }
 
@@ -178,6 +200,9 @@ mod tests {
         }
         fn copy(&mut self, from: &Vec<u8>) -> Option<Vec<u8>> {
             Some(from.clone())
+        }
+        fn device(&mut self, _pa: u64) -> Option<Vec<u8>> {
+            None
         }
     }
 

@@ -123,6 +123,9 @@ pub trait Pages {
     fn zeroed(&mut self) -> Option<Self::P>;
     /// A new page with the contents of `from`, or `None` when out of memory.
     fn copy(&mut self, from: &Self::P) -> Option<Self::P>;
+    /// A handle on physical page `pa` (device memory) for a `Phys` object: dropping it frees
+    /// nothing. `None` where the kernel allows no such mapping.
+    fn device(&mut self, pa: u64) -> Option<Self::P>;
 }
 
 /// Identifies a memory object (an index into the arena; reused after the object dies).
@@ -166,7 +169,10 @@ pub enum ObjKind {
         /// File identifier.
         file: u64,
     },
-    /// Physical memory window (declared for later; never created here).
+    /// A window on physical memory (device or firmware pages, `/dev/mem`): page index `i`
+    /// is physical page `i`. Its pages are handles made on first touch by
+    /// [`Pages::device`]; they are never moved into or absorbed by another object, so a
+    /// private mapping copies on write. Created by [`Vm::map_phys`].
     Phys {
         /// Physical base address.
         base: u64,

@@ -194,7 +194,8 @@ impl<P> Vm<P> {
     /// `refs == 1`, i.e. nothing but this chain can see `holder`'s pages.
     pub(crate) fn exclusive_path(&self, top: ObjId, holder: ObjId) -> bool {
         for (id, o) in self.chain(top).skip(1) {
-            if o.refs != 1 {
+            // A file's or device's page is never taken away from it.
+            if o.refs != 1 || !o.kind.anonymous() {
                 return false;
             }
             if id == holder {

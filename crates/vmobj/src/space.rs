@@ -35,6 +35,36 @@ impl<P> Vm<P> {
         SpaceId(self.spaces.insert(sp).unwrap_or(u32::MAX))
     }
 
+    /// `[start, end)` of `s` overlaps no area (`MapErr` if it does, or `s` is unknown).
+    pub(crate) fn check_free(&self, s: SpaceId, start: u64, end: u64) -> Result<(), Fault> {
+        let sp = self.space(s).ok_or(Fault::MapErr)?;
+        if sp
+            .areas
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, a)| a.end > start)
+        {
+            return Err(Fault::MapErr);
+        }
+        Ok(())
+    }
+
+    /// Put a new area (holding one reference to its object) into `s`; the reference is
+    /// dropped again if `s` is gone.
+    pub(crate) fn insert_area(&mut self, s: SpaceId, area: Area) -> Result<(), Fault> {
+        let object = area.object;
+        match self.space_mut(s) {
+            Some(sp) => {
+                sp.areas.insert(area.start, area);
+                Ok(())
+            }
+            None => {
+                self.drop_ref(object);
+                Err(Fault::MapErr)
+            }
+        }
+    }
+
     /// Maps fresh zero-filled anonymous memory at `[start, end)` (page aligned, non-empty).
     /// Fails with `MapErr` on a bad range, an unknown space or an overlap (EEXIST-like).
     pub fn map_anon(
@@ -48,15 +78,7 @@ impl<P> Vm<P> {
         if !aligned(start) || !aligned(end) || start >= end {
             return Err(Fault::MapErr);
         }
-        let sp = self.space(s).ok_or(Fault::MapErr)?;
-        if sp
-            .areas
-            .range(..end)
-            .next_back()
-            .is_some_and(|(_, a)| a.end > start)
-        {
-            return Err(Fault::MapErr);
-        }
+        self.check_free(s, start, end)?;
         let object = self.alloc_obj(ObjKind::Anon, None, 1)?;
         let area = Area {
             start,
@@ -67,16 +89,7 @@ impl<P> Vm<P> {
             offset: start / PAGE,
             grows_down: false,
         };
-        match self.space_mut(s) {
-            Some(sp) => {
-                sp.areas.insert(start, area);
-                Ok(())
-            }
-            None => {
-                self.drop_ref(object);
-                Err(Fault::MapErr)
-            }
-        }
+        self.insert_area(s, area)
     }
 
     /// Addresses in `[lo, hi)` (inside area `a`) whose page is present somewhere in the

@@ -9,6 +9,12 @@ use vmobj::{Fault, ObjKind, PAGE, Prot, SpaceId, Vm};
 
 const B: u64 = 0x40_0000;
 
+const RW: Prot = Prot {
+    read: true,
+    write: true,
+    exec: false,
+};
+
 fn pg(n: u64) -> u64 {
     B + n * PAGE
 }
@@ -640,11 +646,7 @@ fn unmapping_one_of_two_mappings_of_a_released_file_keeps_the_other() {
 
 #[test]
 fn a_growsdown_area_grows_to_a_fault_below_it_and_nowhere_else() {
-    let rw = Prot {
-        read: true,
-        write: true,
-        exec: false,
-    };
+    let rw = RW;
     let mut vm: Vm<TPage> = Vm::new();
     let mut pages = TPages::default();
     let s = vm.new_space();
@@ -683,4 +685,54 @@ fn a_growsdown_area_grows_to_a_fault_below_it_and_nowhere_else() {
     vm.destroy(s);
     vm.check().unwrap();
     assert_eq!(vm.total_pages(), 0);
+}
+
+#[test]
+fn physical_memory_maps_shared_in_place_and_private_copy_on_write() {
+    let rw = RW;
+    let mut vm: Vm<TPage> = Vm::new();
+    let mut pages = TPages::default();
+    let s = vm.new_space();
+    // Physical pages 0xf0 and 0xf1, shared and private.
+    vm.map_phys(s, pg(0), pg(2), rw, true, 0xf0 * PAGE).unwrap();
+    vm.map_phys(s, pg(10), pg(12), rw, false, 0xf0 * PAGE)
+        .unwrap();
+    // Out of range for the device: the fault fails, nothing is made.
+    vm.map_phys(s, pg(20), pg(21), rw, true, 2 << 20).unwrap();
+    assert_eq!(
+        vm.fault(&mut pages, s, pg(20), false).err(),
+        Some(Fault::MapErr)
+    );
+    let r = vm.fault(&mut pages, s, pg(1), true).unwrap();
+    assert!(
+        r.writable && !r.copied,
+        "a shared device page is written in place"
+    );
+    assert_eq!(peek(&vm, s, pg(1)), 0xf1);
+    let r = vm.fault(&mut pages, s, pg(10), false).unwrap();
+    assert!(
+        !r.writable,
+        "a private device page is read-only until written"
+    );
+    assert_eq!(peek(&vm, s, pg(10)), 0xf0);
+    let (copied, _) = write(&mut vm, &mut pages, s, pg(10), 9).unwrap();
+    assert!(copied, "a private write copies the device page");
+    assert_eq!(peek(&vm, s, pg(10)), 9);
+    vm.fault(&mut pages, s, pg(0), false).unwrap();
+    assert_eq!(
+        peek(&vm, s, pg(0)),
+        0xf0,
+        "the device page itself is unchanged"
+    );
+    // Handles own no memory; only the private copy counts.
+    assert_eq!(vm.total_pages(), 1);
+    vm.check().unwrap();
+    let (c, _) = vm.fork(s).unwrap();
+    assert_eq!(peek(&vm, c, pg(10)), 9);
+    vm.check().unwrap();
+    vm.destroy(c);
+    vm.destroy(s);
+    vm.check().unwrap();
+    assert_eq!(vm.live_objects(), 0);
+    assert_eq!(pages.live.get(), 0, "every handle and copy dropped");
 }

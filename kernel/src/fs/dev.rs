@@ -1,5 +1,5 @@
 //! Character devices, chosen by device number as on Linux, whichever file system holds the
-//! node: memory devices (major 1), the console (5:0 `/dev/tty`, 5:1 `/dev/console`, 4:64
+//! node: memory devices (major 1; `/dev/mem` maps physical memory below 1 MiB), the console (5:0 `/dev/tty`, 5:1 `/dev/console`, 4:64
 //! `/dev/ttyS0`). At boot `/dev` is filled with their nodes (what devtmpfs gives on Linux).
 
 use abi::errno::Errno;
@@ -8,6 +8,8 @@ use vfs::{Cred, NewKind, Walk};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Device {
+    /// `/dev/mem` (1:1): physical memory below 1 MiB, by mmap only.
+    Mem,
     Null,
     Zero,
     Full,
@@ -18,6 +20,7 @@ pub enum Device {
 /// The device a node's `st_rdev` names, or `ENXIO` for one Tine has no driver for.
 pub fn by_rdev(rdev: u64) -> Result<Device, Errno> {
     Ok(match (major(rdev), minor(rdev)) {
+        (1, 1) => Device::Mem,
         (1, 3) => Device::Null,
         (1, 5) => Device::Zero,
         (1, 7) => Device::Full,
@@ -28,6 +31,7 @@ pub fn by_rdev(rdev: u64) -> Result<Device, Errno> {
 }
 
 const NODES: &[(&[u8], u32, u32, u32)] = &[
+    (b"mem", 1, 1, 0o640),
     (b"null", 1, 3, 0o666),
     (b"zero", 1, 5, 0o666),
     (b"full", 1, 7, 0o666),
@@ -93,6 +97,8 @@ pub fn populate_dir(dev: vfs::Node) {
 /// Read from a device into `buf`; returns the bytes produced.
 pub fn read(d: Device, buf: &mut [u8]) -> Result<usize, Errno> {
     Ok(match d {
+        // Physical memory is reached through mmap only (see `syscall::mem::mmap`).
+        Device::Mem => return Err(Errno::EINVAL),
         Device::Null => 0,
         Device::Zero | Device::Full => {
             buf.fill(0);
@@ -112,6 +118,7 @@ pub fn read(d: Device, buf: &mut [u8]) -> Result<usize, Errno> {
 /// Write `data` to a device; returns the bytes taken.
 pub fn write(d: Device, data: &[u8]) -> Result<usize, Errno> {
     match d {
+        Device::Mem => Err(Errno::EINVAL),
         Device::Null | Device::Zero | Device::Random => Ok(data.len()),
         Device::Full => Err(Errno::ENOSPC),
         Device::Console => {

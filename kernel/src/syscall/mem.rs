@@ -34,7 +34,12 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
     if grows_down && shared && flags & MAP_ANONYMOUS != 0 {
         return Err(Errno::EINVAL);
     }
-    let file = if flags & MAP_ANONYMOUS == 0 {
+    let phys = if flags & MAP_ANONYMOUS == 0 {
+        phys_window(t, fd as i32, off, len, shared, prot)?
+    } else {
+        None
+    };
+    let file = if flags & MAP_ANONYMOUS == 0 && phys.is_none() {
         Some(file_contents(t, fd as i32, off, len, shared, prot)?)
     } else {
         None
@@ -89,6 +94,17 @@ pub fn mmap(t: &mut Task, a: Args) -> Result {
         }
     };
     match file {
+        None if phys.is_some() => {
+            vm.add_phys(start, start + len, prot, shared, off)?;
+            vm.name_range(crate::vm::MapName {
+                start,
+                end: start + len,
+                path: b"/dev/mem".to_vec(),
+                offset: off,
+                dev: 0,
+                ino: 0,
+            });
+        }
         None => {
             vm.add_anon(start, start + len, prot, shared)?;
             if grows_down {
@@ -129,6 +145,41 @@ struct FileMap {
     ino: u64,
 }
 
+/// Mapping needs a readable descriptor, and a writable one for a shared writable mapping.
+fn may_map(f: &crate::fs::file::File, shared: bool, prot: u64) -> core::result::Result<(), Errno> {
+    const PROT_WRITE: u64 = 2;
+    if !f.readable() || (shared && prot & PROT_WRITE != 0 && !f.writable()) {
+        return Err(Errno::EACCES);
+    }
+    Ok(())
+}
+
+/// `fd` is `/dev/mem`: Some(()) if `[off, off + len)` may be mapped — below 1 MiB, as Linux's
+/// STRICT_DEVMEM allows, for a privileged caller (Linux wants CAP_SYS_RAWIO) — else the error.
+/// None for any other descriptor.
+fn phys_window(
+    t: &Task,
+    fd: i32,
+    off: u64,
+    len: u64,
+    shared: bool,
+    prot: u64,
+) -> core::result::Result<Option<()>, Errno> {
+    use crate::fs::file::FileKind;
+    let f = super::fs::file(t, fd)?;
+    if !matches!(f.kind, FileKind::Dev(crate::fs::dev::Device::Mem)) {
+        return Ok(None);
+    }
+    may_map(&f, shared, prot)?;
+    if !t.proc.creds.lock().privileged() {
+        return Err(Errno::EPERM);
+    }
+    match off.checked_add(len) {
+        Some(end) if end <= hal::mem::frames::DEVICE_LIMIT => Ok(Some(())),
+        _ => Err(Errno::EPERM),
+    }
+}
+
 /// What a file mapping maps: the VM object holding a regular file's pages (tmpfs keeps file
 /// data there), so shared mappings see and make the same bytes as read and write, and
 /// private ones copy a page at its first write.
@@ -141,19 +192,13 @@ fn file_contents(
     prot: u64,
 ) -> core::result::Result<FileMap, Errno> {
     use crate::fs::file::FileKind;
-    const PROT_WRITE: u64 = 2;
     let f = super::fs::file(t, fd)?;
     let node = match (&f.kind, f.node()) {
         (FileKind::Node, Some(n)) => n,
         (FileKind::Path, _) => return Err(Errno::EBADF),
         _ => return Err(Errno::ENODEV),
     };
-    if !f.readable() {
-        return Err(Errno::EACCES);
-    }
-    if shared && prot & PROT_WRITE != 0 && !f.writable() {
-        return Err(Errno::EACCES);
-    }
+    may_map(&f, shared, prot)?;
     off.checked_add(len).ok_or(Errno::EOVERFLOW)?;
     let procfs = crate::fs::proc::Procfs { caller: t.proc.pid };
     let v = crate::fs::lock();

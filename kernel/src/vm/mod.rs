@@ -83,6 +83,9 @@ fn user_frame() -> Option<Frame> {
 
 impl vmobj::Pages for Frames {
     type P = Frame;
+    fn device(&mut self, pa: u64) -> Option<Frame> {
+        Frame::device(pa)
+    }
     fn zeroed(&mut self) -> Option<Frame> {
         user_frame()
     }
@@ -341,6 +344,23 @@ impl AddressSpace {
         self.add_anon(start, end, prot, false)
     }
 
+    /// A new mapping's range: page aligned, non-empty, inside user space above
+    /// `MMAP_MIN_ADDR` (EINVAL), and free (EEXIST).
+    fn check_new_range(&self, start: u64, end: u64) -> Result<(), Errno> {
+        if !start.is_multiple_of(PAGE)
+            || !end.is_multiple_of(PAGE)
+            || start >= end
+            || end > USER_END
+            || start < MMAP_MIN_ADDR
+        {
+            return Err(Errno::EINVAL);
+        }
+        if self.overlaps(start, end) {
+            return Err(Errno::EEXIST);
+        }
+        Ok(())
+    }
+
     /// Map pages of a file's VM object (`FileData::object`) at [start, end), starting at
     /// file page `offset`: shared mappings use the file's pages, private ones copy on write.
     pub fn add_file(
@@ -352,17 +372,7 @@ impl AddressSpace {
         object: u64,
         offset: u64,
     ) -> Result<(), Errno> {
-        if !start.is_multiple_of(PAGE)
-            || !end.is_multiple_of(PAGE)
-            || start >= end
-            || end > USER_END
-            || start < MMAP_MIN_ADDR
-        {
-            return Err(Errno::EINVAL);
-        }
-        if self.overlaps(start, end) {
-            return Err(Errno::EEXIST);
-        }
+        self.check_new_range(start, end)?;
         let obj = vmobj::ObjId::from_index(u32::try_from(object).map_err(|_| Errno::EINVAL)?);
         with_vm(|vm| vm.map_file(self.space, start, end, prot, shared, obj, offset)).map_err(errno)
     }
@@ -370,6 +380,20 @@ impl AddressSpace {
     /// Mark the private area starting at `start` as growing down (MAP_GROWSDOWN).
     pub fn set_grows_down(&mut self, start: u64) -> Result<(), Errno> {
         with_vm(|vm| vm.set_grows_down(self.space, start)).map_err(|_| Errno::EINVAL)
+    }
+
+    /// Map physical memory at `pa` (device or firmware pages, `/dev/mem`) at [start, end):
+    /// shared mappings reach the pages themselves, private ones copy on write.
+    pub fn add_phys(
+        &mut self,
+        start: u64,
+        end: u64,
+        prot: Prot,
+        shared: bool,
+        pa: u64,
+    ) -> Result<(), Errno> {
+        self.check_new_range(start, end)?;
+        with_vm(|vm| vm.map_phys(self.space, start, end, prot, shared, pa)).map_err(errno)
     }
 
     /// Add an anonymous area; `shared` areas keep one object across fork (MAP_SHARED).
@@ -380,17 +404,7 @@ impl AddressSpace {
         prot: Prot,
         shared: bool,
     ) -> Result<(), Errno> {
-        if !start.is_multiple_of(PAGE)
-            || !end.is_multiple_of(PAGE)
-            || start >= end
-            || end > USER_END
-            || start < MMAP_MIN_ADDR
-        {
-            return Err(Errno::EINVAL);
-        }
-        if self.overlaps(start, end) {
-            return Err(Errno::EEXIST);
-        }
+        self.check_new_range(start, end)?;
         with_vm(|vm| vm.map_anon(self.space, start, end, prot, shared)).map_err(errno)
     }
 
@@ -798,6 +812,45 @@ mod tests {
         write: true,
         exec: false,
     };
+
+    ktest!(
+        fn physical_memory_maps_in_place_shared_and_copies_private() {
+            // The BIOS area: firmware memory the frame allocator never hands out.
+            let pa = 0xf_0000;
+            let mut s = AddressSpace::new().expect("space");
+            s.add_phys(0x40_0000, 0x40_1000, RW, true, pa)
+                .expect("shared");
+            s.add_phys(0x50_0000, 0x50_1000, RW, false, pa)
+                .expect("private");
+            assert!(s.handle_fault(0x40_0000, false, false));
+            let (got, _, _) = s.pt.translate(0x40_0000).expect("mapped");
+            assert_eq!(got, pa, "a shared mapping reaches the physical page itself");
+            assert!(s.handle_fault(0x50_0000, false, false));
+            let mut first = [0u8; 16];
+            assert!(s.read_bytes(0x50_0000, &mut first));
+            let mut direct = [0u8; 16];
+            Frame::device(pa)
+                .expect("device frame")
+                .read(0, &mut direct);
+            assert_eq!(first, direct, "a private mapping reads the physical page");
+            s.write_bytes(0x50_0000, &[!first[0]]).expect("write");
+            Frame::device(pa)
+                .expect("device frame")
+                .read(0, &mut direct);
+            assert_eq!(
+                direct[0], first[0],
+                "a private write copies; the device is untouched"
+            );
+            let mut now = [0u8; 1];
+            assert!(s.read_bytes(0x50_0000, &mut now));
+            assert_eq!(now[0], !first[0]);
+            s.check_table().expect("page tables agree with the model");
+            // RAM the allocator manages, and memory above 1 MiB, are never device frames.
+            let ram = Frame::alloc_zeroed().expect("frame");
+            assert!(Frame::device(ram.pa()).is_none());
+            assert!(Frame::device(0x10_0000).is_none());
+        }
+    );
 
     ktest!(
         fn page_table_check_finds_entries_the_model_does_not_back() {

@@ -114,11 +114,26 @@ pub fn check() -> Result<(), &'static str> {
 /// is how code outside the HAL fills and copies memory it owns (e.g. a process's pages).
 pub struct Frame {
     pa: u64,
+    /// Taken from the allocator (and given back on drop); false for a device frame.
+    owned: bool,
 }
+
+/// Physical memory that `Frame::device` may name: the first MiB (BIOS data, option ROMs, the
+/// BIOS itself), which Linux's STRICT_DEVMEM also leaves to root through /dev/mem. The frame
+/// allocator never hands it out.
+pub const DEVICE_LIMIT: u64 = 0x10_0000;
 
 impl Frame {
     pub fn alloc_zeroed() -> Option<Frame> {
-        alloc_zeroed(0).map(|pa| Frame { pa })
+        alloc_zeroed(0).map(|pa| Frame { pa, owned: true })
+    }
+
+    /// A handle on the physical page at `pa` that the allocator does not manage (device or
+    /// firmware memory below `DEVICE_LIMIT`); dropping it frees nothing. None for anything
+    /// else, so a handle can never alias memory the kernel owns.
+    pub fn device(pa: u64) -> Option<Frame> {
+        (pa.is_multiple_of(PAGE_SIZE) && pa < DEVICE_LIMIT && !is_allocated(pa))
+            .then_some(Frame { pa, owned: false })
     }
 
     pub fn pa(&self) -> u64 {
@@ -146,13 +161,16 @@ impl Frame {
 
     /// Make this frame a copy of `other`.
     pub fn copy_from(&self, other: &Frame) {
-        // SAFETY: two distinct owned frames (a Frame cannot alias another), both direct-mapped.
+        // SAFETY: both are direct-mapped; `self` is a fresh owned frame (a copy target is never
+        // a device frame) and `other` is a distinct frame, owned or device memory.
         unsafe { core::ptr::copy_nonoverlapping(other.ptr(), self.ptr(), PAGE_SIZE as usize) };
     }
 }
 
 impl Drop for Frame {
     fn drop(&mut self) {
-        free(self.pa, 0);
+        if self.owned {
+            free(self.pa, 0);
+        }
     }
 }

@@ -64,4 +64,12 @@ impl Pages for TPages {
         self.copies += 1;
         Some(p)
     }
+
+    /// "Physical memory" below 1 MiB: every byte of page `pa` is its page number.
+    fn device(&mut self, pa: u64) -> Option<TPage> {
+        if pa >= 1 << 20 {
+            return None;
+        }
+        self.make(vec![(pa / PAGE) as u8; PAGE as usize])
+    }
 }
