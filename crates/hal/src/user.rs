@@ -319,6 +319,13 @@ hal_syscall_entry:
     .type hal_user_trap_exit, @function
 hal_user_trap_exit:
     swapgs
+    // An interrupt or exception keeps the user's DF and AC flags (only IF, TF, NT and RF are
+    // cleared): the kernel must not run with them. With DF set, every rep movs/stos in the
+    // kernel (memcpy, memset) ran backwards over the memory below its target; a fuzzer
+    // worker whose forged rt_sigreturn frame set DF corrupted the heap and zeroed kernel
+    // stacks that way. RFLAGS = 2 clears both (and keeps interrupts off, as they are here).
+    push 2
+    popfq
     push rax
     mov rax, gs:[{user_ctx}]
     mov [rax + 8], rbx

@@ -304,7 +304,54 @@ fn main() {
     );
     growsdown(&mut r);
     private_file_hole(&mut r);
+    direction_flag(&mut r);
     r.finish()
+}
+
+/// User code may run with the direction flag set; the kernel must clear it when a fault
+/// takes it in. Sixteen demand-zero faults are taken with DF set, on frames first dirtied by
+/// another mapping: each new page must read as zeros (a kernel that zeroed them with DF still
+/// set ran `rep stos` backwards, below the frame, and left the page dirty).
+fn direction_flag(r: &mut Report) {
+    const N: usize = 16;
+    let dirty = rw(64 * PAGE);
+    if !dirty.is_null() {
+        // SAFETY: our fresh mapping, then gone.
+        unsafe {
+            std::ptr::write_bytes(dirty, 0xAA, 64 * PAGE);
+            libc::munmap(dirty.cast(), 64 * PAGE);
+        }
+    }
+    let p = rw(N * PAGE);
+    if p.is_null() {
+        r.fail("direction_flag_cleared_by_faults", "mmap failed");
+        return;
+    }
+    // SAFETY: one byte stored at the start of each of our N pages, with DF set only inside
+    // this block (no Rust code runs with it).
+    unsafe {
+        core::arch::asm!(
+            "std",
+            "2:",
+            "mov byte ptr [{p}], 1",
+            "add {p}, 4096",
+            "dec {n}",
+            "jnz 2b",
+            "cld",
+            p = inout(reg) p => _,
+            n = inout(reg) N => _,
+            options(nostack),
+        );
+    }
+    // SAFETY: reads of our mapping.
+    let bad = (0..N * PAGE)
+        .filter(|i| i % PAGE != 0)
+        .find(|&i| unsafe { p.add(i).read_volatile() } != 0);
+    r.check("direction_flag_cleared_by_faults", bad.is_none(), || {
+        format!("byte {bad:?} of the new pages is not zero")
+    });
+    // SAFETY: our mapping.
+    unsafe { libc::munmap(p.cast(), N * PAGE) };
 }
 
 /// A private mapping of a file with a hole: reading the hole maps the file's own (zero) page,
