@@ -387,6 +387,7 @@ fn call(t: &mut Task, n: u64, a: Args) -> Result {
         nr::SIGALTSTACK => signal::sigaltstack(t, a),
         nr::ARCH_PRCTL => process::arch_prctl(t, a),
         nr::PRCTL => process::prctl(t, a),
+        nr::PTRACE => process::ptrace(t, a),
         nr::SETRLIMIT => process::setrlimit(t, a),
         nr::REBOOT => info::reboot(t, a),
         nr::GETTID => Ok(u64::from(t.tid)),

@@ -702,6 +702,38 @@ pub fn arch_prctl(t: &mut Task, a: Args) -> Result {
     Ok(0)
 }
 
+/// ptrace: Tine cannot trace processes yet, but it answers who may be traced as Linux does,
+/// so isolation holds and is visible: attaching (PTRACE_ATTACH, PTRACE_SEIZE) to a process
+/// that does not exist is ESRCH, to one of the caller's own threads or to another user's
+/// process (unless privileged: the real-credentials rule `Creds::may_inspect` also guards
+/// /proc) is EPERM, and a permitted attach is ENOSYS. Every other request names a tracee,
+/// and since nothing is ever traced, that is ESRCH; PTRACE_TRACEME is ENOSYS.
+pub fn ptrace(t: &mut Task, a: Args) -> Result {
+    const PTRACE_TRACEME: u64 = 0;
+    const PTRACE_ATTACH: u64 = 16;
+    const PTRACE_SEIZE: u64 = 0x4206;
+    match a.0[0] {
+        PTRACE_TRACEME => Err(Errno::ENOSYS),
+        PTRACE_ATTACH | PTRACE_SEIZE => {
+            let target = u32::try_from(a.0[1])
+                .ok()
+                .and_then(proc::lookup)
+                .filter(|p| !p.is_zombie())
+                .ok_or(Errno::ESRCH)?;
+            if Arc::ptr_eq(&target, &t.proc) {
+                return Err(Errno::EPERM);
+            }
+            let mine = t.proc.creds.lock().clone();
+            let theirs = target.creds.lock().clone();
+            if !mine.may_inspect(&theirs, false) {
+                return Err(Errno::EPERM);
+            }
+            Err(Errno::ENOSYS)
+        }
+        _ => Err(Errno::ESRCH),
+    }
+}
+
 pub fn prctl(t: &mut Task, a: Args) -> Result {
     const PR_SET_NAME: u64 = 15;
     const PR_GET_NAME: u64 = 16;

@@ -30,8 +30,10 @@
 //!   dies of the root parent's SIGKILL. Without root this part is one `not ok
 //!   t_isolation.needs_root`.
 //!
-//! Not covered: ptrace(PTRACE_ATTACH) on another user's process (Linux gives EPERM; Tine has no
-//! ptrace), and /proc/<pid>/mem, /dev/mem and /proc/kcore (Tine has none of them).
+//!   ptrace(PTRACE_ATTACH) and PTRACE_SEIZE on A are EPERM, and PTRACE_PEEKDATA on A, which
+//!   nobody traces, is ESRCH.
+//!
+//! Not covered: /proc/<pid>/mem and /proc/kcore (Tine has none of them).
 //!
 //! Mounts proc on /proc first if /proc/self is missing (root). Children that die of a fault set
 //! RLIMIT_CORE to 0 first.
@@ -749,6 +751,19 @@ fn other_users(r: &mut Report) {
     });
     nobody_gives(r, "other_user_kill_0_eperm", Err(libc::EPERM), || {
         sc!(libc::SYS_kill, a, 0)
+    });
+    nobody_gives(
+        r,
+        "other_user_ptrace_attach_eperm",
+        Err(libc::EPERM),
+        || sc!(libc::SYS_ptrace, libc::PTRACE_ATTACH, a, 0, 0),
+    );
+    nobody_gives(r, "other_user_ptrace_seize_eperm", Err(libc::EPERM), || {
+        sc!(libc::SYS_ptrace, 0x4206, a, 0, 0)
+    });
+    // Requests other than attaching need a tracee the caller traces: A is not one.
+    nobody_gives(r, "untraced_ptrace_peek_esrch", Err(libc::ESRCH), || {
+        sc!(libc::SYS_ptrace, libc::PTRACE_PEEKDATA, a, 0, 0)
     });
     nobody_gives(r, "own_kill_0_works", Ok(0), || {
         // SAFETY: getpid cannot fail.
