@@ -94,9 +94,17 @@ impl<P> Vm<P> {
     /// Verifies the invariants of the crate documentation. Never panics.
     pub fn check(&self) -> Result<(), &'static str> {
         let n = self.objs.len();
-        // Free sets are exact.
+        // Free lists are exact; the count of device windows too.
         self.objs.check()?;
         self.spaces.check()?;
+        let phys = self
+            .objs
+            .values()
+            .filter(|o| matches!(o.kind, ObjKind::Phys { .. }))
+            .count();
+        if phys != self.phys_objects {
+            return Err("count of Phys objects is wrong");
+        }
 
         // Areas: sorted, non-overlapping, naming live objects; who names what.
         let mut area_refs = vec![0u64; n];

@@ -84,6 +84,9 @@ impl<P> Vm<P> {
         top: crate::ObjId,
         idx: u64,
     ) -> Result<(), Fault> {
+        if self.phys_objects == 0 {
+            return Ok(());
+        }
         let Some((bottom, o)) = self.chain(top).last() else {
             return Ok(());
         };

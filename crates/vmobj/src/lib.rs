@@ -323,6 +323,8 @@ struct Space {
 pub struct Vm<P> {
     objs: arena::Arena<Obj<P>>,
     spaces: arena::Arena<Space>,
+    /// Live `Phys` objects: while there are none, faults skip looking for one.
+    phys_objects: usize,
 }
 
 impl<P> Default for Vm<P> {
@@ -337,6 +339,7 @@ impl<P> Vm<P> {
         Vm {
             objs: arena::Arena::new(),
             spaces: arena::Arena::new(),
+            phys_objects: 0,
         }
     }
 

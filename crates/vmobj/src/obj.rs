@@ -68,7 +68,9 @@ impl<P> Vm<P> {
             above: Vec::new(),
             external: 0,
         };
+        let phys = matches!(obj.kind, ObjKind::Phys { .. });
         let id = ObjId(self.objs.insert(obj).ok_or(Fault::NoMemory)?);
+        self.phys_objects += usize::from(phys);
         if let Some(b) = below.and_then(|b| self.obj_mut(b)) {
             b.above.push(id);
         }
@@ -77,7 +79,11 @@ impl<P> Vm<P> {
 
     /// Removes an object from the arena (its pages go with the returned value).
     fn take_obj(&mut self, id: ObjId) -> Option<Obj<P>> {
-        self.objs.remove(id.0)
+        let o = self.objs.remove(id.0)?;
+        if matches!(o.kind, ObjKind::Phys { .. }) {
+            self.phys_objects -= 1;
+        }
+        Some(o)
     }
 
     /// The object holding page `idx` in the chain of `top`, and its depth (0 = top).
