@@ -45,27 +45,22 @@ impl<P> Vm<P> {
                 true
             }
             Some(_) => false,
-            // A read of a hole in a file under a private mapping: the page goes into the
-            // file (as a page cache would fill it), mapped read-only, so a later write(2) to
-            // the file shows through the mapping until the process writes the page itself.
-            None if !write && self.file_bottom(top).is_some() => {
-                let file = self.file_bottom(top).ok_or(Fault::MapErr)?;
-                let page = pages.zeroed().ok_or(Fault::NoMemory)?;
-                self.obj_mut(file)
-                    .ok_or(Fault::MapErr)?
-                    .pages
-                    .insert(idx, page);
-                zero_filled = true;
-                file == top
-            }
             None => {
+                // A read of a hole in a file under a private mapping puts the page in the
+                // file (as a page cache would fill it), mapped read-only, so a later write(2)
+                // to the file shows through the mapping until the process writes the page.
+                let holder = if write {
+                    top
+                } else {
+                    self.file_bottom(top).unwrap_or(top)
+                };
                 let page = pages.zeroed().ok_or(Fault::NoMemory)?;
-                self.obj_mut(top)
+                self.obj_mut(holder)
                     .ok_or(Fault::MapErr)?
                     .pages
                     .insert(idx, page);
                 zero_filled = true;
-                true
+                holder == top
             }
         };
         let page = self.lookup_page(top, idx).ok_or(Fault::MapErr)?;

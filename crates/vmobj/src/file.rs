@@ -113,13 +113,10 @@ impl<P> Vm<P> {
         shared: bool,
         pa: u64,
     ) -> Result<(), Fault> {
-        if !start.is_multiple_of(PAGE) || !end.is_multiple_of(PAGE) || start >= end {
-            return Err(Fault::MapErr);
-        }
+        self.check_free(s, start, end)?;
         if !pa.is_multiple_of(PAGE) || pa.checked_add(end - start).is_none() {
             return Err(Fault::MapErr);
         }
-        self.check_free(s, start, end)?;
         if !self.room_for(2) {
             return Err(Fault::NoMemory);
         }
@@ -154,9 +151,6 @@ impl<P> Vm<P> {
         file: ObjId,
         offset: u64,
     ) -> Result<(), Fault> {
-        if !start.is_multiple_of(PAGE) || !end.is_multiple_of(PAGE) || start >= end {
-            return Err(Fault::MapErr);
-        }
         if !matches!(self.obj(file).map(|o| o.kind), Some(ObjKind::File { .. })) {
             return Err(Fault::MapErr);
         }

@@ -35,8 +35,12 @@ impl<P> Vm<P> {
         SpaceId(self.spaces.insert(sp).unwrap_or(u32::MAX))
     }
 
-    /// `[start, end)` of `s` overlaps no area (`MapErr` if it does, or `s` is unknown).
+    /// `[start, end)` is a page-aligned, non-empty range of `s` that overlaps no area
+    /// (`MapErr` otherwise, or if `s` is unknown).
     pub(crate) fn check_free(&self, s: SpaceId, start: u64, end: u64) -> Result<(), Fault> {
+        if !aligned(start) || !aligned(end) || start >= end {
+            return Err(Fault::MapErr);
+        }
         let sp = self.space(s).ok_or(Fault::MapErr)?;
         if sp
             .areas
@@ -75,9 +79,6 @@ impl<P> Vm<P> {
         prot: Prot,
         shared: bool,
     ) -> Result<(), Fault> {
-        if !aligned(start) || !aligned(end) || start >= end {
-            return Err(Fault::MapErr);
-        }
         self.check_free(s, start, end)?;
         let object = self.alloc_obj(ObjKind::Anon, None, 1)?;
         let area = Area {

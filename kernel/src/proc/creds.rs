@@ -57,6 +57,13 @@ impl Creds {
                 && [them.gid, them.egid, them.sgid].iter().all(|&g| g == gid))
     }
 
+    /// Linux's rule for changing another process's scheduling (setpriority,
+    /// sched_setaffinity without CAP_SYS_NICE): privileged, or our effective id is the
+    /// target's real or effective id.
+    pub fn may_reschedule(&self, them: &Creds) -> bool {
+        self.privileged() || self.euid == them.uid || self.euid == them.euid
+    }
+
     fn may_set_uid(&self, id: u32) -> bool {
         self.privileged() || id == self.uid || id == self.euid || id == self.suid
     }

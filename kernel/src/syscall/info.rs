@@ -108,16 +108,21 @@ pub fn getcpu(t: &mut Task, a: Args) -> Result {
     Ok(0)
 }
 
-/// The thread `pid` names for the affinity calls (0: the caller), if it lives.
-fn affinity_target(pid: u64) -> core::result::Result<Arc<crate::sched::Thread>, Errno> {
+/// The thread `pid` names for the affinity calls (0: the caller), with its process, if it
+/// lives.
+fn affinity_target(
+    t: &Task,
+    pid: u64,
+) -> core::result::Result<(Arc<crate::proc::Process>, Arc<crate::sched::Thread>), Errno> {
     if pid == 0 {
-        return Ok(crate::sched::current());
+        return Ok((t.proc.clone(), crate::sched::current()));
     }
     let pid = u32::try_from(pid).map_err(|_| Errno::ESRCH)?;
     let p = crate::proc::lookup(pid)
         .filter(|p| !p.is_zombie())
         .ok_or(Errno::ESRCH)?;
-    p.thread(pid).ok_or(Errno::ESRCH)
+    let th = p.thread(pid).ok_or(Errno::ESRCH)?;
+    Ok((p, th))
 }
 
 /// CPUs that run threads: bit i for CPU i (one word: Tine starts at most 64).
@@ -133,7 +138,7 @@ pub fn sched_getaffinity(t: &mut Task, a: Args) -> Result {
     if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
-    let th = affinity_target(a.0[0])?;
+    let (_, th) = affinity_target(t, a.0[0])?;
     let mask = th.affinity.load(Ordering::Relaxed) & online_mask();
     t.write_u64(a.0[2], mask)?;
     Ok(8)
@@ -147,14 +152,11 @@ pub fn sched_setaffinity(t: &mut Task, a: Args) -> Result {
     let mut b = [0u8; 8];
     t.read_user(a.0[2], &mut b[..len])?;
     let mask = u64::from_le_bytes(b);
-    let th = affinity_target(a.0[0])?;
-    if a.0[0] != 0 {
-        let target = crate::proc::lookup(a.0[0] as u32).ok_or(Errno::ESRCH)?;
-        let mine = t.proc.creds.lock().clone();
-        let theirs = target.creds.lock().clone();
-        if !mine.privileged() && mine.euid != theirs.uid && mine.euid != theirs.euid {
-            return Err(Errno::EPERM);
-        }
+    let (target, th) = affinity_target(t, a.0[0])?;
+    let mine = t.proc.creds.lock().clone();
+    let theirs = target.creds.lock().clone();
+    if !mine.may_reschedule(&theirs) {
+        return Err(Errno::EPERM);
     }
     if mask & online_mask() == 0 {
         return Err(Errno::EINVAL);

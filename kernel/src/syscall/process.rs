@@ -834,7 +834,7 @@ pub fn setpriority(t: &mut Task, a: Args) -> Result {
     let me = t.proc.creds.lock().clone();
     for p in priority_targets(t, a.i32(0), a.u32(1))? {
         let them = p.creds.lock().clone();
-        if !me.privileged() && me.euid != them.uid && me.euid != them.euid {
+        if !me.may_reschedule(&them) {
             return Err(Errno::EPERM);
         }
         if nice < p.nice.load(Ordering::Relaxed) && !me.privileged() {

@@ -542,11 +542,14 @@ impl AddressSpace {
         let pt = &mut self.pt;
         with_vm(|vm| {
             // Below a MAP_GROWSDOWN area the area grows to take the fault (Linux's stack
-            // expansion, with its 256-page guard gap above an accessible area below).
-            if vm.area_at(self.space, addr).is_none() {
-                let _ = vm.grow_down(self.space, va, STACK_GUARD_GAP);
+            // expansion, with its 256-page guard gap above an accessible area below); only
+            // then is the area looked up a second time.
+            let area = |vm: &Vm<Frame>| vm.area_at(self.space, addr).map(|a| a.prot);
+            let mut prot = area(vm);
+            if prot.is_none() && vm.grow_down(self.space, va, STACK_GUARD_GAP).is_ok() {
+                prot = area(vm);
             }
-            let Some(prot) = vm.area_at(self.space, addr).map(|a| a.prot) else {
+            let Some(prot) = prot else {
                 return FaultResult::NoArea;
             };
             if exec && !prot.exec {

@@ -334,7 +334,9 @@ fn midrun_check() -> Option<String> {
     let broken: Vec<&str> = inv
         .lines()
         .filter(|l| {
-            l.starts_with("FAIL ") && MIDRUN.iter().any(|n| l[5..].starts_with(&format!("{n}:")))
+            l.strip_prefix("FAIL ")
+                .and_then(|r| r.split(':').next())
+                .is_some_and(|name| MIDRUN.contains(&name))
         })
         .collect();
     (!broken.is_empty()).then(|| broken.join("; "))
